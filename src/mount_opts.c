@@ -1,0 +1,2 @@
+/* mount_opts.c - placeholder */
+#include "mount_opts.h"
