@@ -160,12 +160,15 @@ struct transport *tcp_connect(const struct transport_cfg *cfg, char *err, size_t
 	struct tcp_transport *tt;
 	int fd = tcp_dial(cfg, err, errlen);
 
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd; /* callers report the cause as -errno */
 		return NULL;
+	}
 	tt = calloc(1, sizeof(*tt));
 	if (!tt) {
 		close(fd);
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	tt->t.ops = &tcp_ops;
