@@ -1,0 +1,384 @@
+/*
+ * nfs4_proc_io.c - open state, data and directory procedures: OPEN/CLOSE
+ * (RFC 8881 sections 18.16, 18.2), READ/WRITE/COMMIT (18.22, 18.32, 18.3),
+ * READDIR (18.23) and byte-range locks (18.10-18.12).
+ */
+#include <errno.h>
+#include <string.h>
+#include "nfs4_client_int.h"
+#include "nfs4/nfs4_err.h"
+#include "util/log.h"
+
+#define SMALL_ARGS 2048
+#define OWNER_LEN 12
+
+static void make_owner(uint8_t out[OWNER_LEN], const char tag[4], uint64_t id)
+{
+	int i;
+
+	memcpy(out, tag, 4);
+	for (i = 0; i < 8; i++)
+		out[4 + i] = (uint8_t)(id >> (56 - 8 * i));
+}
+
+static uint64_t clientid_of(struct nfs4_client *c)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&c->lock);
+	id = c->clientid;
+	pthread_mutex_unlock(&c->lock);
+	return id;
+}
+
+static bool stateid_lost(int rc)
+{
+	return rc == -NFS4ERR_STALE_STATEID || rc == -NFS4ERR_BAD_STATEID ||
+	       rc == -NFS4ERR_EXPIRED || rc == -NFS4ERR_ADMIN_REVOKED ||
+	       rc == -NFS4ERR_DELEG_REVOKED;
+}
+
+static void return_delegation(struct nfs4_client *c, const struct rpc_cred *cr,
+			      const struct nfs4_fh *fh, const struct nfs4_open_res *r)
+{
+	struct nfs4_compound cp;
+	int rc;
+
+	if (r->delegation_type != OPEN_DELEGATE_READ && r->delegation_type != OPEN_DELEGATE_WRITE)
+		return;
+	/* We have no back channel to honour a recall: give it back at once. */
+	if (nfs4_compound_init(&cp, c, NFS4_PROC_ID_CLOSE, SMALL_ARGS, false))
+		return;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_delegreturn(&cp.args, &r->delegation_stateid));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	nfs4_compound_fini(&cp);
+}
+
+static int do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *start,
+		   struct nfs4_open_args *a, struct nfs4_open_state *st, struct nfs4_attr *attr)
+{
+	struct nfs4_compound cp;
+	struct nfs4_open_res r;
+	uint8_t owner[OWNER_LEN];
+	uint64_t id = atomic_fetch_add(&c->next_owner, 1);
+	int rc;
+
+	make_owner(owner, "efso", id);
+	a->owner = owner;
+	a->owner_len = OWNER_LEN;
+	a->clientid = clientid_of(c);
+	a->share_access |= OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_OPEN, SMALL_ARGS, false);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, start));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_open(&cp.args, a));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_getfh(&cp.args));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_getattr(&cp.args, &nfs4_bitmap_stat));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_open(cp.res, &r);
+	if (!rc)
+		rc = nfs4_dec_getfh(cp.res, &st->fh);
+	if (!rc)
+		rc = nfs4_dec_getattr(cp.res, attr);
+	nfs4_compound_fini(&cp);
+	if (rc)
+		return rc;
+	st->stateid = r.stateid;
+	st->owner_id = id;
+	st->share_access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
+	return_delegation(c, cr, &st->fh, &r);
+	return 0;
+}
+
+int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const char *name, uint32_t share_access, bool create, bool exclusive,
+		   const struct nfs4_sattr *sa, struct nfs4_open_state *st,
+		   struct nfs4_attr *attr)
+{
+	struct nfs4_open_args a = {
+		.share_access = share_access,
+		.share_deny = OPEN4_SHARE_DENY_NONE,
+		.opentype = create ? OPEN4_CREATE : OPEN4_NOCREATE,
+		.createmode = exclusive ? GUARDED4 : UNCHECKED4,
+		.sattr = sa,
+		.claim = CLAIM_NULL,
+		.name = name,
+	};
+
+	return do_open(c, cr, dir, &a, st, attr);
+}
+
+int nfs4_open_fh(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		 uint32_t share_access, struct nfs4_open_state *st, struct nfs4_attr *attr)
+{
+	struct nfs4_open_args a = {
+		.share_access = share_access,
+		.share_deny = OPEN4_SHARE_DENY_NONE,
+		.opentype = OPEN4_NOCREATE,
+		.claim = CLAIM_FH,
+	};
+
+	return do_open(c, cr, fh, &a, st, attr);
+}
+
+int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st)
+{
+	struct nfs4_compound cp;
+	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_CLOSE, SMALL_ARGS, false);
+
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_close(&cp.args, &st->stateid));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_close(cp.res, &st->stateid);
+	nfs4_compound_fini(&cp);
+	/* State the server no longer knows is closed as far as we care. */
+	return stateid_lost(rc) ? 0 : rc;
+}
+
+static int read_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		     const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
+		     uint32_t *got, bool *eof)
+{
+	struct nfs4_compound cp;
+	const uint8_t *data;
+	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
+
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_read(&cp.args, sid, off, count));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_read(cp.res, eof, &data, got, count);
+	if (!rc && *got)
+		memcpy(buf, data, *got);
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+	      const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
+	      uint32_t *got, bool *eof)
+{
+	static const struct nfs4_stateid anon;
+	int rc;
+
+	if (count > c->rsize)
+		count = c->rsize;
+	rc = read_once(c, cr, fh, sid, off, count, buf, got, eof);
+	if (stateid_lost(rc) && sid) {
+		efs_log(EFS_LOG_INFO, "READ: %s, retrying with the anonymous stateid",
+			nfs4_err_name(rc));
+		rc = read_once(c, cr, fh, &anon, off, count, buf, got, eof);
+	}
+	return rc;
+}
+
+static int write_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		      const struct nfs4_stateid *sid, uint64_t off, const void *buf, uint32_t len,
+		      uint32_t stable, uint32_t *written, uint32_t *committed, uint8_t *verf)
+{
+	struct nfs4_compound cp;
+	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_WRITE, SMALL_ARGS + len, false);
+
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_write(&cp.args, sid, off, stable, buf, len));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_write(cp.res, written, committed, verf);
+	nfs4_compound_fini(&cp);
+	if (!rc && *written > len)
+		rc = -EBADMSG;
+	return rc;
+}
+
+int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+	       const struct nfs4_stateid *sid, uint64_t off, const void *buf, uint32_t len,
+	       uint32_t stable, uint32_t *written, uint32_t *committed,
+	       uint8_t verf[NFS4_VERIFIER_SIZE])
+{
+	static const struct nfs4_stateid anon;
+	int rc;
+
+	if (len > c->wsize)
+		len = c->wsize;
+	rc = write_once(c, cr, fh, sid, off, buf, len, stable, written, committed, verf);
+	if (stateid_lost(rc) && sid) {
+		efs_log(EFS_LOG_INFO, "WRITE: %s, retrying with the anonymous stateid",
+			nfs4_err_name(rc));
+		rc = write_once(c, cr, fh, &anon, off, buf, len, stable, written, committed, verf);
+	}
+	return rc;
+}
+
+int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		uint64_t off, uint32_t count, uint8_t verf[NFS4_VERIFIER_SIZE])
+{
+	struct nfs4_compound cp;
+	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_COMMIT, SMALL_ARGS, true);
+
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_commit(&cp.args, off, count));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_commit(cp.res, verf);
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+static const struct nfs4_bitmap readdir_plain = {
+	{ NFS4_ATTR_BIT(FATTR4_TYPE) | NFS4_ATTR_BIT(FATTR4_RDATTR_ERROR) |
+		  NFS4_ATTR_BIT(FATTR4_FILEID),
+	  0, 0 }
+};
+
+int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		 uint64_t cookie, uint8_t verf[NFS4_VERIFIER_SIZE], uint32_t maxcount, bool plus,
+		 nfs4_dirent_cb cb, void *arg, bool *eof)
+{
+	struct nfs4_compound cp;
+	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READDIR, SMALL_ARGS, true);
+
+	if (rc)
+		return rc;
+	if (maxcount > c->rsize)
+		maxcount = c->rsize;
+	if (maxcount < 4096)
+		maxcount = 4096;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, dir));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_readdir(&cp.args, cookie, verf, maxcount,
+							    maxcount,
+							    plus ? &nfs4_bitmap_readdir
+								 : &readdir_plain));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_readdir(cp.res, verf, cb, arg, eof);
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
+	      struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len,
+	      struct nfs4_lock_denied *denied)
+{
+	struct nfs4_compound cp;
+	struct nfs4_lock_args a = { .locktype = locktype, .offset = off, .length = len };
+	uint8_t owner[OWNER_LEN];
+	int rc;
+
+	make_owner(owner, "efsl", ls->lock_owner);
+	a.new_lock_owner = !ls->have_stateid;
+	a.open_stateid = st->stateid;
+	a.lock_stateid = ls->stateid;
+	a.owner.clientid = clientid_of(c);
+	a.owner.owner = owner;
+	a.owner.owner_len = OWNER_LEN;
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCK, SMALL_ARGS, false);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_lock(&cp.args, &a));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_lock(cp.res, &ls->stateid, denied);
+	if (!rc)
+		ls->have_stateid = true;
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+	       uint64_t lock_owner, uint32_t locktype, uint64_t off, uint64_t len,
+	       struct nfs4_lock_denied *denied)
+{
+	struct nfs4_compound cp;
+	struct nfs4_lock_owner o;
+	uint8_t owner[OWNER_LEN];
+	int rc;
+
+	make_owner(owner, "efsl", lock_owner);
+	o.clientid = clientid_of(c);
+	o.owner = owner;
+	o.owner_len = OWNER_LEN;
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKT, SMALL_ARGS, true);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_lockt(&cp.args, locktype, off, len, &o));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_lockt(cp.res, denied);
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+int nfs4_locku(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
+	       struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len)
+{
+	struct nfs4_compound cp;
+	int rc;
+
+	if (!ls->have_stateid)
+		return 0;
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKU, SMALL_ARGS, false);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_locku(&cp.args, locktype, &ls->stateid, off,
+							  len));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_locku(cp.res, &ls->stateid);
+	nfs4_compound_fini(&cp);
+	return rc;
+}

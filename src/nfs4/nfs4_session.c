@@ -1,0 +1,569 @@
+/*
+ * nfs4_session.c - client id and session life cycle (RFC 8881 sections
+ * 2.4, 2.10, 18.35 EXCHANGE_ID, 18.36 CREATE_SESSION, 18.37
+ * DESTROY_SESSION, 18.50 DESTROY_CLIENTID, 18.51 RECLAIM_COMPLETE), the
+ * lease renewer, and mount-time root lookup.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include "nfs4_client_int.h"
+#include "nfs4/nfs4_err.h"
+#include "util/log.h"
+
+#define BACK_CB_PROGRAM 0x40000000u
+
+void nfs4_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+long nfs4_ms_since(const struct timespec *ts)
+{
+	struct timespec now;
+
+	nfs4_now(&now);
+	return (now.tv_sec - ts->tv_sec) * 1000 + (now.tv_nsec - ts->tv_nsec) / 1000000;
+}
+
+void nfs4_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int nfs4_timeout_ms(const struct nfs4_client *c)
+{
+	return (int)c->cfg.timeo_ds * 100;
+}
+
+void nfs4_machine_cred(struct rpc_cred *cr)
+{
+	memset(cr, 0, sizeof(*cr));
+	cr->uid = getuid();
+	cr->gid = getgid();
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
+{
+	struct nfs4_client *c = calloc(1, sizeof(*c));
+	struct rpc_clnt_cfg rc = { 0 };
+	char host[256];
+
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	c->host = dup_or_null(cfg->transport.host);
+	c->tls_name = dup_or_null(cfg->transport.tls_name);
+	c->cafile = dup_or_null(cfg->transport.cafile);
+	c->owner_id = dup_or_null(cfg->owner_id);
+	c->cfg.transport.host = c->host;
+	c->cfg.transport.tls_name = c->tls_name;
+	c->cfg.transport.cafile = c->cafile;
+	c->cfg.owner_id = c->owner_id;
+	if (!c->cfg.timeo_ds)
+		c->cfg.timeo_ds = 600;
+	c->rsize = cfg->rsize ? cfg->rsize : 1048576;
+	c->wsize = cfg->wsize ? cfg->wsize : 1048576;
+	c->lease = 60;
+	if (getrandom(c->verifier, sizeof(c->verifier), 0) != sizeof(c->verifier))
+		memcpy(c->verifier, &c, sizeof(c->verifier) < sizeof(c) ? sizeof(c->verifier)
+									     : sizeof(c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->stats_lock, NULL);
+	pthread_cond_init(&c->slot_cv, NULL);
+	pthread_cond_init(&c->renew_cv, NULL);
+	atomic_init(&c->next_owner, 1);
+
+	rc.transport = c->cfg.transport;
+	rc.prog = NFS4_PROGRAM;
+	rc.vers = NFS4_VERSION;
+	rc.max_record = (c->rsize > c->wsize ? c->rsize : c->wsize) + 2 * NFS4_COMPOUND_OVERHEAD;
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	rc.machinename = host;
+	rc.resolve = cfg->resolve;
+	rc.resolve_arg = cfg->resolve_arg;
+	c->rpc = rpc_clnt_new(&rc);
+	if (!c->host || !c->owner_id || !c->rpc) {
+		nfs4_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* A compound of exactly one session-management op, without SEQUENCE. */
+struct solo {
+	struct xdr args;
+	size_t nops_off;
+	struct rpc_reply rep;
+};
+
+static int solo_begin(struct solo *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (xdr_alloc(&s->args, 4096))
+		return -ENOMEM;
+	return nfs4_enc_compound_hdr(&s->args, "", NFS4_MINOR_VERSION, &s->nops_off);
+}
+
+static int solo_call(struct nfs4_client *c, struct solo *s, int enc_rc)
+{
+	struct rpc_cred cr;
+	uint32_t status, nres;
+	int rc = enc_rc;
+
+	if (!rc)
+		rc = nfs4_enc_compound_end(&s->args, s->nops_off, 1);
+	if (rc)
+		return rc;
+	nfs4_machine_cred(&cr);
+	rc = rpc_clnt_call(c->rpc, &cr, NFS4_PROC_COMPOUND, &s->args, &s->rep, nfs4_timeout_ms(c));
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&c->stats_lock);
+	c->stats.compounds++;
+	c->stats.ops++;
+	c->stats.per_proc[NFS4_PROC_ID_SESSION]++;
+	pthread_mutex_unlock(&c->stats_lock);
+	return nfs4_dec_compound_hdr(&s->rep.body, &status, &nres);
+}
+
+static void solo_end(struct solo *s)
+{
+	if (s->rep.buf)
+		rpc_reply_free(&s->rep);
+	xdr_free_buf(&s->args);
+}
+
+static int exchange_id(struct nfs4_client *c)
+{
+	struct nfs4_exchange_id_args a = {
+		.owner = (const uint8_t *)c->owner_id,
+		.owner_len = (uint32_t)strlen(c->owner_id),
+		.flags = EXCHGID4_FLAG_USE_NON_PNFS,
+		.impl_domain = "efs-fuse.invalid",
+		.impl_name = "efs-fuse " PACKAGE_VERSION,
+	};
+	struct nfs4_exchange_id_res r;
+	struct solo s;
+	int rc;
+
+	memcpy(a.verifier, c->verifier, sizeof(a.verifier));
+	rc = solo_begin(&s);
+	if (!rc)
+		rc = solo_call(c, &s, nfs4_enc_exchange_id(&s.args, &a));
+	if (!rc)
+		rc = nfs4_dec_exchange_id(&s.rep.body, &r);
+	solo_end(&s);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	c->clientid = r.clientid;
+	c->create_seq = r.seqid;
+	pthread_mutex_unlock(&c->lock);
+	efs_log(EFS_LOG_DEBUG, "EXCHANGE_ID: clientid %016llx seq %u flags 0x%x",
+		(unsigned long long)r.clientid, r.seqid, r.flags);
+	return 0;
+}
+
+static int create_session(struct nfs4_client *c)
+{
+	struct nfs4_create_session_args a = { 0 };
+	struct nfs4_create_session_res r;
+	struct solo s;
+	uint32_t i, max;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	a.clientid = c->clientid;
+	a.seqid = c->create_seq;
+	pthread_mutex_unlock(&c->lock);
+	a.flags = 0;
+	a.fore.maxrequestsize = c->wsize + NFS4_COMPOUND_OVERHEAD;
+	a.fore.maxresponsesize = c->rsize + NFS4_COMPOUND_OVERHEAD;
+	a.fore.maxresponsesize_cached = 16384;
+	a.fore.maxops = 16;
+	a.fore.maxreqs = NFS4_MAX_SLOTS;
+	a.back.maxrequestsize = 4096;
+	a.back.maxresponsesize = 4096;
+	a.back.maxresponsesize_cached = 0;
+	a.back.maxops = 2;
+	a.back.maxreqs = 1;
+	a.cb_program = BACK_CB_PROGRAM;
+	a.uid = getuid();
+	a.gid = getgid();
+	rc = solo_begin(&s);
+	if (!rc)
+		rc = solo_call(c, &s, nfs4_enc_create_session(&s.args, &a));
+	if (!rc)
+		rc = nfs4_dec_create_session(&s.rep.body, &r);
+	solo_end(&s);
+	if (rc)
+		return rc;
+	max = r.fore.maxreqs < 1 ? 1 : r.fore.maxreqs;
+	if (max > NFS4_MAX_SLOTS)
+		max = NFS4_MAX_SLOTS;
+	pthread_mutex_lock(&c->lock);
+	c->create_seq++;
+	memcpy(c->sessionid, r.sessionid, NFS4_SESSIONID_SIZE);
+	c->nslots = max;
+	for (i = 0; i < NFS4_MAX_SLOTS; i++) {
+		c->slots[i].seqid = 1;
+		c->slots[i].dead = false;
+	}
+	if (r.fore.maxresponsesize > NFS4_COMPOUND_OVERHEAD &&
+	    r.fore.maxresponsesize - NFS4_COMPOUND_OVERHEAD < c->rsize)
+		c->rsize = (r.fore.maxresponsesize - NFS4_COMPOUND_OVERHEAD) & ~4095u;
+	if (r.fore.maxrequestsize > NFS4_COMPOUND_OVERHEAD &&
+	    r.fore.maxrequestsize - NFS4_COMPOUND_OVERHEAD < c->wsize)
+		c->wsize = (r.fore.maxrequestsize - NFS4_COMPOUND_OVERHEAD) & ~4095u;
+	if (c->rsize < 4096)
+		c->rsize = 4096;
+	if (c->wsize < 4096)
+		c->wsize = 4096;
+	c->have_session = true;
+	c->gen++;
+	nfs4_now(&c->last_ok);
+	pthread_cond_broadcast(&c->slot_cv);
+	pthread_mutex_unlock(&c->lock);
+	efs_log(EFS_LOG_DEBUG, "CREATE_SESSION: %u slots, maxreq %u maxresp %u", max,
+		r.fore.maxrequestsize, r.fore.maxresponsesize);
+	return 0;
+}
+
+static int reclaim_complete(struct nfs4_client *c)
+{
+	struct nfs4_compound cp;
+	struct rpc_cred cr;
+	int rc;
+
+	nfs4_machine_cred(&cr);
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_SESSION, 256, true);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_reclaim_complete(&cp.args, false));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, &cr);
+	if (!rc)
+		rc = nfs4_dec_reclaim_complete(cp.res);
+	nfs4_compound_fini(&cp);
+	return rc == -NFS4ERR_COMPLETE_ALREADY ? 0 : rc;
+}
+
+int nfs4_session_establish(struct nfs4_client *c, bool new_client, char *err, size_t errlen)
+{
+	int rc;
+
+	if (new_client) {
+		rc = exchange_id(c);
+		if (rc) {
+			snprintf(err, errlen, "EXCHANGE_ID with %s failed: %s", c->host,
+				 nfs4_err_name(rc));
+			return rc;
+		}
+	}
+	rc = create_session(c);
+	if (rc)
+		snprintf(err, errlen, "CREATE_SESSION with %s failed: %s", c->host,
+			 nfs4_err_name(rc));
+	return rc;
+}
+
+void nfs4_session_recover(struct nfs4_client *c, uint32_t seen_gen, int why)
+{
+	char err[256];
+	unsigned int backoff = 100;
+	bool new_client = why == -NFS4ERR_STALE_CLIENTID;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->recovering && c->gen == seen_gen)
+		pthread_cond_wait(&c->slot_cv, &c->lock);
+	if (c->gen != seen_gen || c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->recovering = true;
+	pthread_mutex_unlock(&c->lock);
+
+	efs_log(EFS_LOG_NOTICE, "server %s: %s, re-establishing the session", c->host,
+		nfs4_err_name(why));
+	for (;;) {
+		rc = nfs4_session_establish(c, new_client, err, sizeof(err));
+		if (rc == 0)
+			break;
+		if (!new_client && (rc == -NFS4ERR_STALE_CLIENTID || rc == -NFS4ERR_EXPIRED)) {
+			new_client = true;
+			continue;
+		}
+		efs_log(EFS_LOG_WARN, "%s", err);
+		pthread_mutex_lock(&c->lock);
+		if (c->stopping || c->cfg.soft) {
+			c->recovering = false;
+			pthread_cond_broadcast(&c->slot_cv);
+			pthread_mutex_unlock(&c->lock);
+			return;
+		}
+		pthread_mutex_unlock(&c->lock);
+		nfs4_sleep_ms(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->recovering = false;
+	pthread_cond_broadcast(&c->slot_cv);
+	pthread_mutex_unlock(&c->lock);
+	if (new_client)
+		reclaim_complete(c);
+	efs_log(EFS_LOG_NOTICE, "server %s: session re-established", c->host);
+}
+
+static int sequence_ping(struct nfs4_client *c)
+{
+	struct nfs4_compound cp;
+	struct rpc_cred cr;
+	int rc;
+
+	nfs4_machine_cred(&cr);
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_SEQUENCE, 64, true);
+	if (!rc)
+		rc = nfs4_compound_run(&cp, &cr);
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+static void *renewer_main(void *arg)
+{
+	struct nfs4_client *c = arg;
+	struct timespec deadline;
+	long period_ms;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		period_ms = (long)c->lease * 1000 / 3;
+		if (period_ms < 500)
+			period_ms = 500;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += period_ms / 1000;
+		deadline.tv_nsec += (period_ms % 1000) * 1000000;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c->renew_cv, &c->lock, &deadline);
+		if (c->stopping)
+			break;
+		if (nfs4_ms_since(&c->last_ok) < period_ms)
+			continue;
+		pthread_mutex_unlock(&c->lock);
+		if (sequence_ping(c) == 0)
+			efs_log(EFS_LOG_DEBUG, "lease renewed");
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int nfs4_client_start(struct nfs4_client *c, char *err, size_t errlen)
+{
+	int rc = rpc_clnt_connect(c->rpc, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = nfs4_session_establish(c, true, err, errlen);
+	if (rc == -EPROTONOSUPPORT || rc == -NFS4ERR_MINOR_VERS_MISMATCH)
+		snprintf(err, errlen, "%s does not speak NFSv4.1 (%s)", c->host,
+			 nfs4_err_name(rc));
+	if (rc)
+		return rc;
+	rc = reclaim_complete(c);
+	if (rc) {
+		snprintf(err, errlen, "RECLAIM_COMPLETE with %s failed: %s", c->host,
+			 nfs4_err_name(rc));
+		return rc;
+	}
+	pthread_mutex_lock(&c->lock);
+	rc = pthread_create(&c->renewer, NULL, renewer_main, c);
+	c->renewer_running = rc == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the lease renewer: %s", strerror(rc));
+		return -rc;
+	}
+	return 0;
+}
+
+int nfs4_client_mount(struct nfs4_client *c, const char *path, struct nfs4_fh *root,
+		      struct nfs4_attr *attr, char *err, size_t errlen)
+{
+	struct nfs4_compound cp;
+	struct nfs4_attr info;
+	struct rpc_cred cr;
+	char comp[256];
+	const char *p = path, *q;
+	int rc, nops = 0;
+
+	nfs4_machine_cred(&cr);
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOOKUP, 8192, true);
+	if (rc)
+		goto fail;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putrootfh(&cp.args));
+	while (!rc && *p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		q = strchr(p, '/');
+		if (!q)
+			q = p + strlen(p);
+		if ((size_t)(q - p) >= sizeof(comp) || ++nops > NFS4_MAX_OPS - 5) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(comp, p, q - p);
+		comp[q - p] = '\0';
+		rc = nfs4_compound_op(&cp, nfs4_enc_lookup(&cp.args, comp));
+		p = q;
+	}
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_getfh(&cp.args));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_getattr(&cp.args, &nfs4_bitmap_stat));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_getattr(&cp.args, &nfs4_bitmap_fsinfo));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, &cr);
+	if (!rc)
+		rc = nfs4_dec_putrootfh(cp.res);
+	for (int i = 0; !rc && i < nops; i++)
+		rc = nfs4_dec_lookup(cp.res);
+	if (!rc)
+		rc = nfs4_dec_getfh(cp.res, root);
+	if (!rc)
+		rc = nfs4_dec_getattr(cp.res, attr);
+	memset(&info, 0, sizeof(info));
+	if (!rc)
+		rc = nfs4_dec_getattr(cp.res, &info);
+	nfs4_compound_fini(&cp);
+fail:
+	if (rc) {
+		if (rc == -NFS4ERR_NOENT)
+			snprintf(err, errlen,
+				 "the server %s has no export at %s: check the path after ':'",
+				 c->host, path);
+		else
+			snprintf(err, errlen, "cannot look up %s on %s: %s", path, c->host,
+				 nfs4_err_name(rc));
+		return rc;
+	}
+	pthread_mutex_lock(&c->lock);
+	if ((info.valid & NFS4_ATTR_BIT(FATTR4_LEASE_TIME)) && info.lease_time)
+		c->lease = info.lease_time;
+	if ((info.valid & NFS4_ATTR_BIT(FATTR4_MAXREAD)) && info.maxread &&
+	    info.maxread < c->rsize)
+		c->rsize = info.maxread >= 4096 ? (uint32_t)info.maxread & ~4095u : 4096;
+	if ((info.valid & NFS4_ATTR_BIT(FATTR4_MAXWRITE)) && info.maxwrite &&
+	    info.maxwrite < c->wsize)
+		c->wsize = info.maxwrite >= 4096 ? (uint32_t)info.maxwrite & ~4095u : 4096;
+	pthread_cond_broadcast(&c->renew_cv);
+	pthread_mutex_unlock(&c->lock);
+	efs_log(EFS_LOG_INFO, "mounted %s:%s (rsize %u, wsize %u, lease %u s)", c->host, path,
+		c->rsize, c->wsize, c->lease);
+	return 0;
+}
+
+void nfs4_client_shutdown(struct nfs4_client *c)
+{
+	struct solo s;
+	bool join, had;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	join = c->renewer_running;
+	c->renewer_running = false;
+	had = c->have_session;
+	pthread_cond_broadcast(&c->renew_cv);
+	pthread_mutex_unlock(&c->lock);
+	if (join)
+		pthread_join(c->renewer, NULL);
+	if (!had)
+		return;
+	rc = solo_begin(&s);
+	if (!rc)
+		rc = solo_call(c, &s, nfs4_enc_destroy_session(&s.args, c->sessionid));
+	if (!rc)
+		rc = nfs4_dec_destroy_session(&s.rep.body);
+	solo_end(&s);
+	if (rc)
+		efs_log(EFS_LOG_WARN, "DESTROY_SESSION failed: %s", nfs4_err_name(rc));
+	else
+		efs_log(EFS_LOG_NOTICE, "session destroyed");
+	pthread_mutex_lock(&c->lock);
+	c->have_session = false;
+	pthread_cond_broadcast(&c->slot_cv);
+	pthread_mutex_unlock(&c->lock);
+	rc = solo_begin(&s);
+	if (!rc)
+		rc = solo_call(c, &s, nfs4_enc_destroy_clientid(&s.args, c->clientid));
+	if (!rc)
+		rc = nfs4_dec_destroy_clientid(&s.rep.body);
+	solo_end(&s);
+	if (rc)
+		efs_log(EFS_LOG_WARN, "DESTROY_CLIENTID failed: %s", nfs4_err_name(rc));
+	else
+		efs_log(EFS_LOG_NOTICE, "client id destroyed");
+}
+
+void nfs4_client_free(struct nfs4_client *c)
+{
+	if (!c)
+		return;
+	if (c->rpc)
+		rpc_clnt_free(c->rpc);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->stats_lock);
+	pthread_cond_destroy(&c->slot_cv);
+	pthread_cond_destroy(&c->renew_cv);
+	free(c->host);
+	free(c->tls_name);
+	free(c->cafile);
+	free(c->owner_id);
+	free(c);
+}
+
+uint32_t nfs4_client_rsize(const struct nfs4_client *c)
+{
+	return c->rsize;
+}
+
+uint32_t nfs4_client_wsize(const struct nfs4_client *c)
+{
+	return c->wsize;
+}
+
+uint32_t nfs4_client_lease_time(const struct nfs4_client *c)
+{
+	return c->lease;
+}
+
+void nfs4_client_get_stats(struct nfs4_client *c, struct nfs4_stats *st)
+{
+	pthread_mutex_lock(&c->stats_lock);
+	*st = c->stats;
+	pthread_mutex_unlock(&c->stats_lock);
+	rpc_clnt_get_stats(c->rpc, &st->rpc);
+}
