@@ -4,6 +4,18 @@
 #include <string.h>
 #include "util/xdr.h"
 
+/*
+ * Length rounded up to a multiple of 4, or 0 when that would not fit a
+ * size_t.  XDR_PAD() masks with an unsigned int, so it must not be used on
+ * lengths near UINT32_MAX or on a size_t.
+ */
+static size_t pad4(size_t n)
+{
+	size_t r = n + ((4 - (n & 3)) & 3);
+
+	return r < n ? 0 : r;
+}
+
 int xdr_alloc(struct xdr *x, size_t cap)
 {
 	memset(x, 0, sizeof(*x));
@@ -74,7 +86,7 @@ int xdr_put_u32(struct xdr *x, uint32_t v)
 
 int xdr_put_u64(struct xdr *x, uint64_t v)
 {
-	if (x->len + 8 > x->cap || x->len > x->cap)
+	if (x->len > x->cap || x->cap - x->len < 8)
 		return -EMSGSIZE;
 	xdr_put_u32(x, (uint32_t)(v >> 32));
 	return xdr_put_u32(x, (uint32_t)v);
@@ -87,7 +99,7 @@ int xdr_put_bool(struct xdr *x, bool v)
 
 int xdr_put_fixed(struct xdr *x, const void *src, size_t len)
 {
-	size_t padded = XDR_PAD(len);
+	size_t padded = pad4(len);
 	uint8_t *p;
 
 	if (padded < len)
@@ -123,11 +135,11 @@ int xdr_put_string(struct xdr *x, const char *s)
 
 uint8_t *xdr_reserve_opaque(struct xdr *x, uint32_t len)
 {
-	size_t padded = XDR_PAD((size_t)len);
+	size_t padded = pad4(len);
 	size_t start = x->len;
 	uint8_t *p;
 
-	if (xdr_put_u32(x, len))
+	if (padded < len || xdr_put_u32(x, len))
 		return NULL;
 	p = put_space(x, padded);
 	if (!p) {
@@ -205,7 +217,7 @@ int xdr_get_bool(struct xdr *x, bool *v)
 
 int xdr_get_fixed(struct xdr *x, const uint8_t **p, size_t len)
 {
-	size_t padded = XDR_PAD(len);
+	size_t padded = pad4(len);
 	const uint8_t *q;
 
 	if (padded < len)
