@@ -1,2 +1,932 @@
-/* mount_opts.c - placeholder */
+/*
+ * mount_opts.c - parse the efs-fuse command line (see mount_opts.h and
+ * man/efs-fuse.1).
+ *
+ * One table lists every -o option with what it takes and what it does; the
+ * man page and mount_opts_usage() name the same set.
+ */
+#include "config.h"
+
 #include "mount_opts.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROG	   "efs-fuse"
+#define USAGE_HINT "usage: " PROG " SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] (see " PROG " -h)"
+
+/* Parsing state; err/errlen are the caller's buffer. */
+struct parse {
+	struct mount_opts *o;
+	char *err;
+	size_t errlen;
+	unsigned int opt_port; /* -o port=, 0 if not given */
+};
+
+static int fail(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err && p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err, p->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int set_str(struct parse *p, char **dst, const char *val)
+{
+	char *s = strdup(val);
+
+	if (!s)
+		return fail(p, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int set_strn(struct parse *p, char **dst, const char *val, size_t n)
+{
+	char *s = strndup(val, n);
+
+	if (!s)
+		return fail(p, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* Decimal, no sign, no junk; 0 or -EINVAL. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint_range(struct parse *p, const char *name, const char *val, uint64_t min,
+			    uint64_t max, const char *expect, unsigned int *out)
+{
+	uint64_t v;
+
+	if (parse_u64(val, &v) || v < min || v > max)
+		return fail(p, "bad value for %s: '%s' (expected %s)", name, val, expect);
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static bool is_ipv4(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+static bool is_ipv6(const char *s)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, s, &a) == 1;
+}
+
+static bool is_ipv6n(const char *s, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return is_ipv6(buf);
+}
+
+/* [a-z0-9-]+, at most 63 characters: region names, AZ names and ids. */
+static bool is_aws_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* "fs-" and 8 or 17 lowercase hex digits, exactly n characters. */
+static bool is_fs_id(const char *s, size_t n)
+{
+	if ((n != 3 + 8 && n != 3 + 17) || strncmp(s, "fs-", 3) != 0)
+		return false;
+	for (size_t i = 3; i < n; i++)
+		if (!strchr("0123456789abcdef", s[i]) || s[i] == '\0')
+			return false;
+	return true;
+}
+
+/* "fs-" followed only by hex digits of any case: meant as an id. */
+static bool looks_like_fs_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 3 && strncmp(s, "fs-", 3) == 0 &&
+	       strspn(s + 3, "0123456789abcdefABCDEF") == n - 3;
+}
+
+static bool is_hostname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == n;
+}
+
+/* ---- -o options ---------------------------------------------------- */
+
+enum arg_kind { NOVAL, VAL };
+
+struct opt_def {
+	const char *name; /* a trailing '*' matches any suffix (x-systemd.*) */
+	enum arg_kind arg;
+	int (*fn)(struct parse *p, const struct opt_def *d, const char *val);
+	int flag; /* handler-specific */
+};
+
+static int opt_ignore(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return 0;
+}
+
+static int opt_unsupported(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return fail(p, "%s is not supported by " PROG " yet", d->name);
+}
+
+static int opt_port(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return parse_uint_range(p, "port", val, 1, 65535, "a TCP port, 1..65535", &p->opt_port);
+}
+
+static int opt_vers(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (strcmp(val, "4.1") && strcmp(val, "4"))
+		return fail(p, "%s=%s: only NFS version 4.1 is supported", d->name, val);
+	return 0;
+}
+
+static int opt_minorversion(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (strcmp(val, "1"))
+		return fail(p, "minorversion=%s: only NFS version 4.1 is supported", val);
+	return 0;
+}
+
+static int opt_iosize(struct parse *p, const struct opt_def *d, const char *val)
+{
+	unsigned int v = 0;
+	int rc = parse_uint_range(p, d->name, val, MOUNT_OPTS_MIN_IOSIZE, MOUNT_OPTS_DEFAULT_IOSIZE,
+				  "a number of bytes, 4096..1048576", &v);
+
+	if (rc)
+		return rc;
+	v &= ~(MOUNT_OPTS_MIN_IOSIZE - 1);
+	if (d->flag)
+		p->o->wsize = v;
+	else
+		p->o->rsize = v;
+	return 0;
+}
+
+static int opt_timeo(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return parse_uint_range(p, "timeo", val, 1, INT_MAX, "tenths of a second, 1 or more",
+				&p->o->timeo);
+}
+
+static int opt_retrans(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return parse_uint_range(p, "retrans", val, 0, INT_MAX, "a number of retries, 0 or more",
+				&p->o->retrans);
+}
+
+enum { F_SOFT, F_NORESVPORT, F_RO, F_NOAC, F_CTO, F_ALLOW_OTHER, F_DEFAULT_PERMISSIONS, F_TLS };
+
+static bool *flag_field(struct mount_opts *o, int f)
+{
+	switch (f) {
+	case F_SOFT:
+		return &o->soft;
+	case F_NORESVPORT:
+		return &o->noresvport;
+	case F_RO:
+		return &o->ro;
+	case F_NOAC:
+		return &o->noac;
+	case F_CTO:
+		return &o->cto;
+	case F_ALLOW_OTHER:
+		return &o->allow_other;
+	case F_DEFAULT_PERMISSIONS:
+		return &o->default_permissions;
+	default:
+		return &o->tls;
+	}
+}
+
+/* flag: field index in the low byte, 0x100 set means "true". */
+#define ON(f)  ((f) | 0x100)
+#define OFF(f) (f)
+
+static int opt_flag(struct parse *p, const struct opt_def *d, const char *val)
+{
+	*flag_field(p->o, d->flag & 0xff) = (d->flag & 0x100) != 0;
+	return 0;
+}
+
+static int opt_sec(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (strcmp(val, "sys"))
+		return fail(p, "sec=%s is not supported: only sec=sys (AUTH_SYS) is", val);
+	return 0;
+}
+
+static int opt_proto(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (strcmp(val, "tcp") && strcmp(val, "tcp6"))
+		return fail(p, "proto=%s is not supported: only proto=tcp is", val);
+	return 0;
+}
+
+enum { AC_ALL, AC_REGMIN, AC_REGMAX, AC_DIRMIN, AC_DIRMAX };
+
+static int opt_actimeo(struct parse *p, const struct opt_def *d, const char *val)
+{
+	struct mount_opts *o = p->o;
+	unsigned int v = 0;
+	int rc = parse_uint_range(p, d->name, val, 0, INT_MAX, "seconds, 0 or more", &v);
+
+	if (rc)
+		return rc;
+	switch (d->flag) {
+	case AC_ALL:
+		o->acregmin = o->acregmax = o->acdirmin = o->acdirmax = v;
+		break;
+	case AC_REGMIN:
+		o->acregmin = v;
+		break;
+	case AC_REGMAX:
+		o->acregmax = v;
+		break;
+	case AC_DIRMIN:
+		o->acdirmin = v;
+		break;
+	default:
+		o->acdirmax = v;
+		break;
+	}
+	return 0;
+}
+
+static int opt_lookupcache(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!strcmp(val, "all"))
+		p->o->lookupcache = MOUNT_OPTS_LOOKUPCACHE_ALL;
+	else if (!strcmp(val, "positive") || !strcmp(val, "pos"))
+		p->o->lookupcache = MOUNT_OPTS_LOOKUPCACHE_POSITIVE;
+	else if (!strcmp(val, "none"))
+		p->o->lookupcache = MOUNT_OPTS_LOOKUPCACHE_NONE;
+	else
+		return fail(p, "bad value for lookupcache: '%s' (expected all, positive or none)",
+			    val);
+	return 0;
+}
+
+static int opt_cache_size(struct parse *p, const struct opt_def *d, const char *val)
+{
+	const uint64_t min = 1ull << 20, max = 1ull << 40;
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (!isdigit((unsigned char)val[0]))
+		goto bad;
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (errno)
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		goto bad;
+	}
+	if (*end && end[1])
+		goto bad;
+	if (v > (max >> shift))
+		goto bad;
+	v <<= shift;
+	if (v < min)
+		goto bad;
+	p->o->cache_size = v;
+	return 0;
+bad:
+	return fail(p,
+		    "bad value for cache_size: '%s' (expected bytes with an optional K, M, G "
+		    "suffix, 1M..1T)",
+		    val);
+}
+
+static int opt_debug(struct parse *p, const struct opt_def *d, const char *val)
+{
+	p->o->debug = true;
+	p->o->foreground = true;
+	return 0;
+}
+
+static int opt_fsname(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!*val)
+		return fail(p, "bad value for %s: '' (expected a name)", d->name);
+	return set_str(p, d->flag ? &p->o->subtype : &p->o->fsname, val);
+}
+
+static int opt_max_threads(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return parse_uint_range(p, "max_threads", val, 1, MOUNT_OPTS_MAX_MAX_THREADS,
+				"a number of threads, 1..64", &p->o->max_threads);
+}
+
+static int opt_mounttargetip(struct parse *p, const struct opt_def *d, const char *val)
+{
+	size_t n = strlen(val);
+
+	if (n > 2 && val[0] == '[' && val[n - 1] == ']' && is_ipv6n(val + 1, n - 2))
+		return set_strn(p, &p->o->mounttargetip, val + 1, n - 2);
+	if (!is_ipv4(val) && !is_ipv6(val))
+		return fail(p,
+			    "bad value for mounttargetip: '%s' (expected an IPv4 or IPv6 address)",
+			    val);
+	return set_str(p, &p->o->mounttargetip, val);
+}
+
+static int opt_aws_name(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!is_aws_name(val))
+		return fail(p, "bad value for %s: '%s' (expected %s)", d->name, val,
+			    d->flag ? "an availability zone such as us-east-1a or use1-az1"
+				    : "a region such as us-east-1");
+	return set_str(p, d->flag ? &p->o->az : &p->o->region, val);
+}
+
+/* IP, IP:PORT, [IPv6], [IPv6]:PORT or a bare IPv6 address. */
+static bool is_dnsserver(const char *s)
+{
+	const char *colon, *close;
+	uint64_t port;
+
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (!close || !is_ipv6n(s + 1, (size_t)(close - s - 1)))
+			return false;
+		if (close[1] == '\0')
+			return true;
+		return close[1] == ':' && !parse_u64(close + 2, &port) && port >= 1 &&
+		       port <= 65535;
+	}
+	if (is_ipv4(s) || is_ipv6(s))
+		return true;
+	colon = strrchr(s, ':');
+	if (!colon || colon - s > INET_ADDRSTRLEN)
+		return false;
+	{
+		char host[INET_ADDRSTRLEN + 1];
+
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		return is_ipv4(host) && !parse_u64(colon + 1, &port) && port >= 1 && port <= 65535;
+	}
+}
+
+static int opt_dnsserver(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!is_dnsserver(val))
+		return fail(p,
+			    "bad value for dnsserver: '%s' (expected IP or IP:PORT, IPv6 as "
+			    "[IP]:PORT)",
+			    val);
+	return set_str(p, &p->o->dnsserver, val);
+}
+
+static int opt_awsprofile(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!*val)
+		return fail(p, "bad value for awsprofile: '' (expected a profile name)");
+	return set_str(p, &p->o->awsprofile, val);
+}
+
+static int opt_cafile(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!*val)
+		return fail(p, "bad value for cafile: '' (expected the path of a CA bundle)");
+	if (access(val, R_OK))
+		return fail(p, "cannot read cafile '%s': %s", val, strerror(errno));
+	return set_str(p, &p->o->cafile, val);
+}
+
+static const struct opt_def opt_table[] = {
+	/* NFS, nfs(5) */
+	{"port", VAL, opt_port, 0},
+	{"nfsvers", VAL, opt_vers, 0},
+	{"vers", VAL, opt_vers, 0},
+	{"minorversion", VAL, opt_minorversion, 0},
+	{"rsize", VAL, opt_iosize, 0},
+	{"wsize", VAL, opt_iosize, 1},
+	{"timeo", VAL, opt_timeo, 0},
+	{"retrans", VAL, opt_retrans, 0},
+	{"hard", NOVAL, opt_flag, OFF(F_SOFT)},
+	{"soft", NOVAL, opt_flag, ON(F_SOFT)},
+	{"noresvport", NOVAL, opt_flag, ON(F_NORESVPORT)},
+	{"resvport", NOVAL, opt_flag, OFF(F_NORESVPORT)},
+	{"ro", NOVAL, opt_flag, ON(F_RO)},
+	{"rw", NOVAL, opt_flag, OFF(F_RO)},
+	{"sec", VAL, opt_sec, 0},
+	{"proto", VAL, opt_proto, 0},
+	{"ac", NOVAL, opt_flag, OFF(F_NOAC)},
+	{"noac", NOVAL, opt_flag, ON(F_NOAC)},
+	{"actimeo", VAL, opt_actimeo, AC_ALL},
+	{"acregmin", VAL, opt_actimeo, AC_REGMIN},
+	{"acregmax", VAL, opt_actimeo, AC_REGMAX},
+	{"acdirmin", VAL, opt_actimeo, AC_DIRMIN},
+	{"acdirmax", VAL, opt_actimeo, AC_DIRMAX},
+	{"lookupcache", VAL, opt_lookupcache, 0},
+	{"cto", NOVAL, opt_flag, ON(F_CTO)},
+	{"nocto", NOVAL, opt_flag, OFF(F_CTO)},
+	{"sharecache", NOVAL, opt_ignore, 0},
+	{"nosharecache", NOVAL, opt_ignore, 0},
+	{"intr", NOVAL, opt_ignore, 0},
+	{"nointr", NOVAL, opt_ignore, 0},
+	/* mount(8) and fstab */
+	{"_netdev", NOVAL, opt_ignore, 0},
+	{"nofail", NOVAL, opt_ignore, 0},
+	{"auto", NOVAL, opt_ignore, 0},
+	{"noauto", NOVAL, opt_ignore, 0},
+	{"user", NOVAL, opt_ignore, 0},
+	{"users", NOVAL, opt_ignore, 0},
+	{"nouser", NOVAL, opt_ignore, 0},
+	{"defaults", NOVAL, opt_ignore, 0},
+	{"dev", NOVAL, opt_ignore, 0},
+	{"nodev", NOVAL, opt_ignore, 0},
+	{"suid", NOVAL, opt_ignore, 0},
+	{"nosuid", NOVAL, opt_ignore, 0},
+	{"exec", NOVAL, opt_ignore, 0},
+	{"noexec", NOVAL, opt_ignore, 0},
+	{"atime", NOVAL, opt_ignore, 0},
+	{"noatime", NOVAL, opt_ignore, 0},
+	{"relatime", NOVAL, opt_ignore, 0},
+	{"diratime", NOVAL, opt_ignore, 0},
+	{"nodiratime", NOVAL, opt_ignore, 0},
+	{"x-systemd.*", NOVAL, opt_ignore, 0}, /* with or without a value */
+	{"comment", VAL, opt_ignore, 0},
+	/* caching */
+	{"cache_size", VAL, opt_cache_size, 0},
+	{"fsc", NOVAL, opt_ignore, 0},
+	{"nofsc", NOVAL, opt_ignore, 0},
+	/* reaching the mount target */
+	{"mounttargetip", VAL, opt_mounttargetip, 0},
+	{"region", VAL, opt_aws_name, 0},
+	{"az", VAL, opt_aws_name, 1},
+	{"dnsserver", VAL, opt_dnsserver, 0},
+	{"awsprofile", VAL, opt_awsprofile, 0},
+	{"tls", NOVAL, opt_flag, ON(F_TLS)},
+	{"notls", NOVAL, opt_flag, OFF(F_TLS)},
+	{"cafile", VAL, opt_cafile, 0},
+	{"iam", NOVAL, opt_unsupported, 0},
+	{"accesspoint", VAL, opt_unsupported, 0},
+	/* FUSE */
+	{"allow_other", NOVAL, opt_flag, ON(F_ALLOW_OTHER)},
+	{"default_permissions", NOVAL, opt_flag, ON(F_DEFAULT_PERMISSIONS)},
+	{"fsname", VAL, opt_fsname, 0},
+	{"subtype", VAL, opt_fsname, 1},
+	{"debug", NOVAL, opt_debug, 0},
+	{"max_threads", VAL, opt_max_threads, 0},
+};
+
+static int parse_one(struct parse *p, const char *opt)
+{
+	const char *eq = strchr(opt, '=');
+	size_t nlen = eq ? (size_t)(eq - opt) : strlen(opt);
+
+	for (size_t i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++) {
+		const struct opt_def *d = &opt_table[i];
+		size_t dlen = strlen(d->name);
+
+		if (d->name[dlen - 1] == '*') {
+			if (nlen >= dlen - 1 && !strncmp(opt, d->name, dlen - 1))
+				return d->fn(p, d, eq ? eq + 1 : "");
+			continue;
+		}
+		if (dlen != nlen || strncmp(opt, d->name, nlen))
+			continue;
+		if (d->arg == NOVAL && eq)
+			return fail(p, "option '%s' takes no value: write just %s", d->name,
+				    d->name);
+		if (d->arg == VAL && !eq)
+			return fail(p, "option '%s' needs a value: %s=...", d->name, d->name);
+		return d->fn(p, d, eq ? eq + 1 : NULL);
+	}
+	return fail(p, "unknown option '%.*s': see " PROG " -h", (int)nlen, opt);
+}
+
+/* Split "a,b\,c" on unescaped commas ("\," and "\\" are escapes). */
+static int parse_optstr(struct parse *p, const char *s)
+{
+	char *buf = malloc(strlen(s) + 1);
+	const char *in = s;
+	char *out;
+	int rc = 0;
+
+	if (!buf)
+		return fail(p, "out of memory");
+	while (*in && !rc) {
+		out = buf;
+		while (*in && *in != ',') {
+			if (in[0] == '\\' && in[1])
+				in++;
+			*out++ = *in++;
+		}
+		*out = '\0';
+		if (*in == ',')
+			in++;
+		if (*buf)
+			rc = parse_one(p, buf);
+	}
+	free(buf);
+	return rc;
+}
+
+/* ---- SOURCE ---------------------------------------------------------- */
+
+/* rest follows "HOST:": "/path", "PORT", or "PORT:/path". */
+static int parse_port_path(struct parse *p, const char *src, const char *rest, unsigned int *port)
+{
+	struct mount_opts *o = p->o;
+	const char *q = rest;
+	char num[8];
+	uint64_t v;
+
+	if (*rest == '/')
+		return set_str(p, &o->export_path, rest);
+	if (!isdigit((unsigned char)*rest))
+		return fail(p, "bad SOURCE '%s': the export path must start with '/' (HOST:/path)",
+			    src);
+	while (isdigit((unsigned char)*q))
+		q++;
+	if ((size_t)(q - rest) >= sizeof(num))
+		goto badport;
+	memcpy(num, rest, (size_t)(q - rest));
+	num[q - rest] = '\0';
+	if (parse_u64(num, &v) || v < 1 || v > 65535)
+		goto badport;
+	*port = (unsigned int)v;
+	if (*q == '\0')
+		return set_str(p, &o->export_path, "/");
+	if (q[0] == ':' && q[1] == '/')
+		return set_str(p, &o->export_path, q + 1);
+	return fail(p, "bad SOURCE '%s': expected HOST:PORT:/path", src);
+badport:
+	return fail(p, "bad SOURCE '%s': port must be 1..65535", src);
+}
+
+static int parse_source(struct parse *p, const char *src, unsigned int *port)
+{
+	struct mount_opts *o = p->o;
+	const char *colon, *close, *slash, *dot;
+	int rc;
+
+	*port = 0;
+	if (!*src)
+		return fail(p, "empty SOURCE: " USAGE_HINT);
+	rc = set_str(p, &o->source, src);
+	if (rc)
+		return rc;
+
+	if (src[0] == '[') {
+		close = strchr(src, ']');
+		if (!close)
+			return fail(p, "bad SOURCE '%s': missing ']' after the IPv6 address", src);
+		if (!is_ipv6n(src + 1, (size_t)(close - src - 1)))
+			return fail(p, "bad SOURCE '%s': '%.*s' is not an IPv6 address", src,
+				    (int)(close - src - 1), src + 1);
+		rc = set_strn(p, &o->host, src + 1, (size_t)(close - src - 1));
+		if (rc)
+			return rc;
+		if (close[1] == '\0')
+			return set_str(p, &o->export_path, "/");
+		if (close[1] != ':')
+			return fail(p, "bad SOURCE '%s': expected [IPv6]:/path", src);
+		return parse_port_path(p, src, close + 2, port);
+	}
+
+	/* An IPv6 address without brackets: "fd00::1" or "fd00::1:/x". */
+	slash = strchr(src, '/');
+	if (is_ipv6(src) ||
+	    (slash && slash > src && slash[-1] == ':' && is_ipv6n(src, (size_t)(slash - src - 1))))
+		return fail(p, "bad SOURCE '%s': write IPv6 addresses in brackets, e.g. [%.*s]:/",
+			    src, (int)(slash ? slash - src - 1 : (long)strlen(src)), src);
+
+	colon = strchr(src, ':');
+	rc = colon ? set_strn(p, &o->host, src, (size_t)(colon - src)) : set_str(p, &o->host, src);
+	if (rc)
+		return rc;
+	if (!*o->host)
+		return fail(p, "bad SOURCE '%s': no host before ':' (HOST:/path)", src);
+	if (!is_ipv4(o->host) && !is_hostname(o->host))
+		return fail(p, "bad SOURCE '%s': '%s' is not a host name or address", src, o->host);
+
+	dot = strchr(o->host, '.');
+	if (is_fs_id(o->host, strlen(o->host))) {
+		/* a bare fs id: resolve/ turns it into a name or an address */
+		o->fs_id = o->host;
+		o->host = NULL;
+	} else if (dot && is_fs_id(o->host, (size_t)(dot - o->host)) && !strncmp(dot, ".efs.", 5) &&
+		   dot[5] != '\0') {
+		/* fs-XXXXXXXX.efs.REGION.amazonaws.com */
+		rc = set_strn(p, &o->fs_id, o->host, (size_t)(dot - o->host));
+		if (rc)
+			return rc;
+	} else if (!dot && looks_like_fs_id(o->host)) {
+		return fail(p,
+			    "bad SOURCE '%s': a file system id is fs- and 8 or 17 lowercase hex "
+			    "digits",
+			    src);
+	}
+
+	if (!colon)
+		return set_str(p, &o->export_path, "/");
+	return parse_port_path(p, src, colon + 1, port);
+}
+
+/* ---- MOUNTPOINT ------------------------------------------------------ */
+
+static int check_mountpoint(struct parse *p, const char *mp)
+{
+	struct stat st;
+	char *real;
+
+	if (stat(mp, &st)) {
+		if (errno == ENOENT)
+			return fail(p, "mount point %s does not exist: create it with mkdir -p %s",
+				    mp, mp);
+		return fail(p, "mount point %s: %s", mp, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return fail(p, "mount point %s is not a directory", mp);
+	real = realpath(mp, NULL);
+	if (!real)
+		return fail(p, "mount point %s: %s", mp, strerror(errno));
+	free(p->o->mountpoint);
+	p->o->mountpoint = real;
+	return 0;
+}
+
+/* ---- the whole command line ----------------------------------------- */
+
+static void set_defaults(struct mount_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->port = MOUNT_OPTS_DEFAULT_PORT;
+	o->rsize = MOUNT_OPTS_DEFAULT_IOSIZE;
+	o->wsize = MOUNT_OPTS_DEFAULT_IOSIZE;
+	o->timeo = MOUNT_OPTS_DEFAULT_TIMEO;
+	o->retrans = MOUNT_OPTS_DEFAULT_RETRANS;
+	o->acregmin = 3;
+	o->acregmax = 60;
+	o->acdirmin = 30;
+	o->acdirmax = 60;
+	o->lookupcache = MOUNT_OPTS_LOOKUPCACHE_ALL;
+	o->cto = true;
+	o->cache_size = MOUNT_OPTS_DEFAULT_CACHE_SIZE;
+	o->max_threads = MOUNT_OPTS_DEFAULT_MAX_THREADS;
+}
+
+/* -h / -V anywhere (not as the value of -o, not after "--") win. */
+static int help_or_version(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-o")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			mount_opts_usage(stdout, PROG);
+			return 1;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("%s %s\n", PROG, PACKAGE_VERSION);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_args(struct parse *p, int argc, char **argv)
+{
+	struct mount_opts *o = p->o;
+	const char *src = NULL, *mp = NULL;
+	unsigned int src_port;
+	bool dashdash = false;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!dashdash && a[0] == '-' && a[1]) {
+			if (!strcmp(a, "--")) {
+				dashdash = true;
+			} else if (!strcmp(a, "-o")) {
+				if (i + 1 >= argc)
+					return fail(p, "-o needs options: -o opt[,opt...]");
+				rc = parse_optstr(p, argv[++i]);
+				if (rc)
+					return rc;
+			} else if (!strncmp(a, "-o", 2)) {
+				rc = parse_optstr(p, a + 2);
+				if (rc)
+					return rc;
+			} else if (!strcmp(a, "-f")) {
+				o->foreground = true;
+			} else if (!strcmp(a, "-d")) {
+				o->debug = true;
+				o->foreground = true;
+			} else {
+				return fail(p, "unknown option '%s': see " PROG " -h", a);
+			}
+		} else if (!src) {
+			src = a;
+		} else if (!mp) {
+			mp = a;
+		} else {
+			return fail(p, "unexpected argument '%s': " USAGE_HINT, a);
+		}
+	}
+	if (!src)
+		return fail(p, "missing SOURCE and MOUNTPOINT: " USAGE_HINT);
+	if (!mp)
+		return fail(p, "missing MOUNTPOINT: " USAGE_HINT);
+
+	rc = parse_source(p, src, &src_port);
+	if (rc)
+		return rc;
+	if (src_port && p->opt_port && src_port != p->opt_port)
+		return fail(p, "port %u in SOURCE conflicts with -o port=%u: give one", src_port,
+			    p->opt_port);
+	if (src_port || p->opt_port) {
+		o->port = src_port ? src_port : p->opt_port;
+		o->port_set = true;
+	}
+
+	rc = check_mountpoint(p, mp);
+	if (rc)
+		return rc;
+
+	if (o->noac)
+		o->acregmin = o->acregmax = o->acdirmin = o->acdirmax = 0;
+	if (o->acregmin > o->acregmax)
+		o->acregmin = o->acregmax;
+	if (o->acdirmin > o->acdirmax)
+		o->acdirmin = o->acdirmax;
+	return 0;
+}
+
+int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, size_t errlen)
+{
+	struct parse p = {.o = o, .err = err, .errlen = errlen};
+	int rc;
+
+	set_defaults(o);
+	if (err && errlen)
+		err[0] = '\0';
+	rc = help_or_version(argc, argv);
+	if (rc)
+		return rc;
+	rc = parse_args(&p, argc, argv);
+	if (rc) {
+		mount_opts_free(o);
+		set_defaults(o);
+	}
+	return rc;
+}
+
+void mount_opts_free(struct mount_opts *o)
+{
+	char **strs[] = {&o->source,	 &o->host,   &o->fs_id,	    &o->export_path,
+			 &o->mountpoint, &o->fsname, &o->subtype,   &o->mounttargetip,
+			 &o->region,	 &o->az,     &o->dnsserver, &o->awsprofile,
+			 &o->cafile};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+void mount_opts_usage(FILE *f, const char *prog)
+{
+	if (!prog)
+		prog = PROG;
+	fprintf(f,
+		"usage: %s SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-h] [-V]\n"
+		"\n"
+		"Mount an Amazon EFS file system or any NFSv4.1 export through FUSE.\n"
+		"\n"
+		"SOURCE:\n"
+		"    fs-12345678[:/path]                      EFS file system id\n"
+		"    fs-12345678.efs.REGION.amazonaws.com[:/path]\n"
+		"    HOST[:/path]  HOST:PORT:/path  [IPv6]:/path  [IPv6]:PORT:/path\n"
+		"\n"
+		"Options:\n"
+		"    -f                  stay in the foreground\n"
+		"    -d                  debug: wire tracing, implies -f (also -o debug)\n"
+		"    -h, --help          print this help and exit\n"
+		"    -V, --version       print the version and exit\n"
+		"    -o opt[,opt...]     mount options (repeatable):\n"
+		"\n"
+		"  NFS (nfs(5) meanings):\n"
+		"    port=N              server port (2049)\n"
+		"    nfsvers=4.1, vers=4.1, minorversion=1   only NFSv4.1 is spoken\n"
+		"    rsize=N, wsize=N    I/O size, 4096..1048576 (1048576)\n"
+		"    timeo=N             RPC timeout in tenths of a second (600)\n"
+		"    retrans=N           retries before soft fails (2)\n"
+		"    hard | soft         retry forever (default) or fail with EIO\n"
+		"    ro | rw             read-only or read-write (rw)\n"
+		"    sec=sys, proto=tcp  the only values supported\n"
+		"    ac | noac           attribute caching on (default) or off\n"
+		"    actimeo=S           set acregmin, acregmax, acdirmin, acdirmax\n"
+		"    acregmin=S acregmax=S acdirmin=S acdirmax=S   (3 60 30 60 seconds)\n"
+		"    lookupcache=all|positive|none   (all)\n"
+		"    cto | nocto         close-to-open consistency (cto)\n"
+		"    noresvport, resvport, intr, nointr, sharecache, nosharecache: ignored\n"
+		"\n"
+		"  Caching:\n"
+		"    cache_size=N[K|M|G] write-back cache cap, 1M..1T (256M)\n"
+		"    fsc, nofsc          ignored\n"
+		"\n"
+		"  Reaching the mount target:\n"
+		"    mounttargetip=IP    connect to this address, skip DNS\n"
+		"    region=R, az=AZ     AWS region and availability zone\n"
+		"    dnsserver=IP[:PORT] DNS server for the mount target name\n"
+		"    awsprofile=NAME     AWS profile for the EFS API\n"
+		"    tls | notls         encrypt with TLS (notls)\n"
+		"    cafile=PATH         CA bundle for tls\n"
+		"    iam, accesspoint=ID not supported yet\n"
+		"\n"
+		"  FUSE:\n"
+		"    allow_other         let other users access the mount\n"
+		"    default_permissions let the kernel check mode bits\n"
+		"    fsname=NAME, subtype=NAME   names shown in /proc/mounts\n"
+		"    max_threads=N       FUSE worker threads, 1..64 (16)\n"
+		"    debug               same as -d\n"
+		"\n"
+		"  Accepted and ignored (fstab): _netdev nofail auto noauto user users nouser\n"
+		"    defaults dev nodev suid nosuid exec noexec atime noatime relatime diratime\n"
+		"    nodiratime x-systemd.* comment=\n"
+		"\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT.  See %s(1).\n",
+		prog, PROG);
+}
