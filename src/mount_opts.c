@@ -159,10 +159,10 @@ static bool is_hostname(const char *s)
 
 /* ---- -o options ---------------------------------------------------- */
 
-enum arg_kind { NOVAL, VAL };
+enum arg_kind { NOVAL, VAL, OPTVAL };
 
 struct opt_def {
-	const char *name; /* a trailing '*' matches any suffix (x-systemd.*) */
+	const char *name; /* a trailing '*' matches any suffix (x-*), value or not */
 	enum arg_kind arg;
 	int (*fn)(struct parse *p, const struct opt_def *d, const char *val);
 	int flag; /* handler-specific */
@@ -502,7 +502,7 @@ static const struct opt_def opt_table[] = {
 	{"nofail", NOVAL, opt_ignore, 0},
 	{"auto", NOVAL, opt_ignore, 0},
 	{"noauto", NOVAL, opt_ignore, 0},
-	{"user", NOVAL, opt_ignore, 0},
+	{"user", OPTVAL, opt_ignore, 0}, /* mount(8) passes user=NAME to helpers */
 	{"users", NOVAL, opt_ignore, 0},
 	{"nouser", NOVAL, opt_ignore, 0},
 	{"defaults", NOVAL, opt_ignore, 0},
@@ -517,7 +517,7 @@ static const struct opt_def opt_table[] = {
 	{"relatime", NOVAL, opt_ignore, 0},
 	{"diratime", NOVAL, opt_ignore, 0},
 	{"nodiratime", NOVAL, opt_ignore, 0},
-	{"x-systemd.*", NOVAL, opt_ignore, 0}, /* with or without a value */
+	{"x-*", NOVAL, opt_ignore, 0}, /* mount(8): userspace options, x-systemd.* */
 	{"comment", VAL, opt_ignore, 0},
 	/* caching */
 	{"cache_size", VAL, opt_cache_size, 0},
@@ -925,7 +925,7 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"\n"
 		"  Accepted and ignored (fstab): _netdev nofail auto noauto user users nouser\n"
 		"    defaults dev nodev suid nosuid exec noexec atime noatime relatime diratime\n"
-		"    nodiratime x-systemd.* comment=\n"
+		"    nodiratime user=NAME x-* (x-systemd.*) comment=\n"
 		"\n"
 		"Unmount with: fusermount3 -u MOUNTPOINT.  See %s(1).\n",
 		prog, PROG);

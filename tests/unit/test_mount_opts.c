@@ -630,7 +630,7 @@ static void test_ignored(void **state)
 	ok_opts(&o, "sharecache,nosharecache,intr,nointr,_netdev,nofail,auto,noauto,user,users,"
 		    "nouser,defaults,dev,nodev,suid,nosuid,exec,noexec,atime,noatime,relatime,"
 		    "diratime,nodiratime,x-systemd.automount,x-systemd.mount-timeout=30,"
-		    "comment=hello,fsc,nofsc");
+		    "comment=hello,fsc,nofsc,user=alice,x-gvfs-show");
 	/* nothing changed */
 	assert_false(o.ro);
 	assert_false(o.soft);
@@ -799,7 +799,8 @@ static void test_unknown(void **state)
 	/* prefixes and case do not match */
 	bad_opts("rsiz=4096", "unknown option 'rsiz'");
 	bad_opts("RO", "unknown option 'RO'");
-	bad_opts("x-systemdfoo", "unknown option 'x-systemdfoo'");
+	bad_opts("xsystemd.automount", "unknown option 'xsystemd.automount'");
+	bad_opts("users=bob", "option 'users' takes no value");
 	mount_opts_free(&o);
 }
 
