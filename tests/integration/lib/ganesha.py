@@ -1,0 +1,173 @@
+"""One nfs-ganesha instance (NFSv4 only, FSAL VFS) on a loopback address.
+
+The configuration comes from contrib/ganesha/ganesha.conf.in, the same
+template scripts/lib/ganesha.sh uses.  Needs root (FSAL VFS uses
+open_by_handle_at).  Start waits for the port to accept (polling, with a
+deadline) and fails if the log shows a configuration error: ganesha does not
+exit on a bad config, it serves no exports.
+"""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+TEMPLATE = os.path.join(REPO, "contrib", "ganesha", "ganesha.conf.in")
+
+_next_port = int(os.environ.get("EFS_IT_PORT_BASE", "20490"))
+
+
+def _port_free(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def allocate_port(addr="127.0.0.1"):
+    """A TCP port on addr that nothing is bound to, from EFS_IT_PORT_BASE up."""
+    global _next_port
+    for _ in range(500):
+        port = _next_port
+        _next_port += 1
+        if _port_free(addr, port):
+            return port
+    raise RuntimeError("no free TCP port on %s from %d" % (addr, _next_port - 500))
+
+
+def closed_port(addr="127.0.0.1"):
+    """A port on addr where a connect() is refused (nothing listens)."""
+    port = allocate_port(addr)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(2)
+    try:
+        assert s.connect_ex((addr, port)) != 0, "port %d unexpectedly accepts" % port
+    finally:
+        s.close()
+    return port
+
+
+def plugins_dir():
+    hits = glob.glob("/usr/lib/*/ganesha/libfsalvfs.so") + \
+        glob.glob("/usr/lib/ganesha/libfsalvfs.so")
+    if not hits:
+        raise RuntimeError("libfsalvfs.so not found: apt-get install nfs-ganesha-vfs "
+                           "(scripts/install-deps.sh)")
+    return os.path.dirname(hits[0])
+
+
+def _accepts(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(0.5)
+    try:
+        return s.connect_ex((addr, port)) == 0
+    finally:
+        s.close()
+
+
+class Ganesha:
+    """nfs-ganesha serving export_dir as /export on addr:port."""
+
+    def __init__(self, state_dir, addr="127.0.0.1", port=None, lease=60,
+                 graceless=True, grace=5, export_dir=None):
+        self.state_dir = state_dir
+        self.export_dir = export_dir or os.path.join(state_dir, "export")
+        self.addr = addr
+        self.port = port or allocate_port(addr)
+        self.lease = lease
+        self.graceless = graceless
+        self.grace = grace
+        self.proc = None
+        self.log_path = os.path.join(state_dir, "ganesha.log")
+        self.conf_path = os.path.join(state_dir, "ganesha.conf")
+
+    @property
+    def source(self):
+        """SOURCE argument for efs-fuse."""
+        return "%s:%d:/export" % (self.addr, self.port)
+
+    def render_config(self):
+        with open(TEMPLATE) as f:
+            text = f.read()
+        subst = {
+            "ADDR": self.addr, "PORT": str(self.port), "STATE": self.state_dir,
+            "EXPORT": self.export_dir, "LEASE": str(self.lease),
+            "GRACELESS": "true" if self.graceless else "false",
+            "GRACE": str(self.grace), "PLUGINS": plugins_dir(),
+        }
+        for k, v in subst.items():
+            text = text.replace("@%s@" % k, v)
+        left = re.findall(r"@[A-Z]+@", text)
+        assert not left, "unfilled placeholders in %s: %s" % (TEMPLATE, left)
+        return text
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def start(self, timeout=20):
+        if not shutil.which("ganesha.nfsd"):
+            raise RuntimeError("ganesha.nfsd not installed (scripts/install-deps.sh)")
+        os.makedirs(os.path.join(self.state_dir, "recov"), exist_ok=True)
+        os.makedirs(self.export_dir, exist_ok=True)
+        with open(self.conf_path, "w") as f:
+            f.write(self.render_config())
+        open(self.log_path, "w").close()
+        out = open(os.path.join(self.state_dir, "ganesha.out"), "ab")
+        self.proc = subprocess.Popen(
+            ["ganesha.nfsd", "-F", "-f", self.conf_path, "-L", self.log_path,
+             "-p", os.path.join(self.state_dir, "ganesha.pid"), "-N", "NIV_EVENT"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        out.close()
+        deadline = time.monotonic() + timeout
+        while not _accepts(self.addr, self.port):
+            if self.proc.poll() is not None:
+                raise RuntimeError("ganesha exited (%s) during start-up:\n%s"
+                                   % (self.proc.returncode, self.log()[-3000:]))
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("ganesha not accepting on %s:%d after %ds:\n%s"
+                                   % (self.addr, self.port, timeout, self.log()[-3000:]))
+            time.sleep(0.02)
+        bad = [l for l in self.log().splitlines() if re.search(r"CRIT.*Config|Config.*CRIT", l)]
+        if bad:
+            self.stop()
+            raise RuntimeError("ganesha configuration errors:\n" + "\n".join(bad))
+        return self
+
+    def stop(self, timeout=15):
+        """SIGTERM, wait, SIGKILL after timeout.  Returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def server_path(self, *parts):
+        """Path of a file inside the exported directory (server side)."""
+        return os.path.join(self.export_dir, *parts)
+
