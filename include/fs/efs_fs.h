@@ -1,0 +1,146 @@
+/*
+ * efs_fs.h - POSIX file system semantics on top of an NFSv4.1 client: the
+ * inode table (FUSE node ids <-> NFS file handles), open files, directory
+ * streams, and one function per POSIX operation.  fuse/ calls these; they
+ * know nothing of libfuse.
+ *
+ * Contract
+ *  - Node ids: EFS_ROOT_INO is the export root; every other id is the
+ *    address of a struct efs_inode, valid while its lookup count is > 0.
+ *    Functions that return a struct efs_entry with ino != 0 added one
+ *    lookup reference (the FUSE contract); efs_fs_forget() drops them.
+ *    The same server file (fileid, file handle) is one inode whatever the
+ *    name it was found by (hard links).
+ *  - Errors: 0 or -errno.  NFS statuses are mapped once, here, with
+ *    nfs4_err_to_errno().  Nothing is logged here except server anomalies;
+ *    the caller logs a failure once.
+ *  - Credentials: every call takes the caller's AUTH_SYS credential; it is
+ *    used for the RPCs of that call only (release uses the opener's).
+ *  - Threads: everything may be called from any thread concurrently.
+ *    Locks (lock order, outermost first):
+ *        efs_dir.lock  (per open directory, held across its READDIR RPCs)
+ *        fs table lock (inode hash + lookup counts; never held across an RPC)
+ *        efs_inode.lock (fh + cached attributes of one inode)
+ *        fs files lock (list of open files/dirs, leaf)
+ *        efs_file.lock (commit bookkeeping of one open, leaf)
+ *    No fs/ lock is held while calling into nfs4/, except efs_dir.lock.
+ *  - Data path: reads go to the server (one READ of up to rsize per
+ *    request, more only after a short read before EOF); writes are
+ *    UNSTABLE4 and COMMITted at flush/fsync/release, or FILE_SYNC4 for
+ *    O_SYNC/O_DSYNC/O_DIRECT opens (RFC 8881 sections 18.22, 18.32, 18.3).
+ *    A COMMIT verifier that differs from the WRITEs' one is -EIO (logged).
+ */
+#ifndef EFS_FS_H
+#define EFS_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include "nfs4/nfs4_client.h"
+#include "rpc/rpc_clnt.h"
+
+#define EFS_ROOT_INO 1 /* == FUSE_ROOT_ID */
+
+struct efs_fs_cfg {
+	double attr_timeout, entry_timeout; /* seconds the kernel may cache */
+	bool ro;			    /* refuse modifications (EROFS) */
+};
+
+/* One directory entry handed to the kernel. */
+struct efs_entry {
+	uint64_t ino; /* node id; 0 = no inode (readdir without plus, ".", "..") */
+	uint64_t generation;
+	struct stat st;
+	double attr_timeout, entry_timeout;
+};
+
+/* Attributes to change (efs_fs_setattr); values mirror FUSE_SET_ATTR_*. */
+#define EFS_SET_MODE	  (1 << 0)
+#define EFS_SET_UID	  (1 << 1)
+#define EFS_SET_GID	  (1 << 2)
+#define EFS_SET_SIZE	  (1 << 3)
+#define EFS_SET_ATIME	  (1 << 4)
+#define EFS_SET_MTIME	  (1 << 5)
+#define EFS_SET_ATIME_NOW (1 << 7)
+#define EFS_SET_MTIME_NOW (1 << 8)
+
+struct efs_fs;
+struct efs_file; /* an open regular file (fi->fh) */
+struct efs_dir;	 /* an open directory stream (fi->fh) */
+
+struct efs_fs *efs_fs_new(struct nfs4_client *c, const struct nfs4_fh *root,
+			  const struct nfs4_attr *root_attr, const struct efs_fs_cfg *cfg);
+/* Closes open state left over (best effort), frees every inode. */
+void efs_fs_free(struct efs_fs *fs);
+uint32_t efs_fs_rsize(const struct efs_fs *fs);
+uint32_t efs_fs_wsize(const struct efs_fs *fs);
+/* The server's fileid of node id ino (for logs). */
+uint64_t efs_fs_fileid(struct efs_fs *fs, uint64_t ino);
+
+/* ---- inodes and attributes ---- */
+int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		  struct efs_entry *e);
+void efs_fs_forget(struct efs_fs *fs, uint64_t ino, uint64_t nlookup);
+int efs_fs_getattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct stat *st,
+		   double *timeout);
+/* f (may be NULL): the open file whose stateid a size change uses. */
+int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_file *f,
+		   const struct stat *in, int to_set, struct stat *st, double *timeout);
+int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int mask);
+int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct statvfs *sv);
+
+/* ---- namespace (umask is applied here: the kernel does not, DONT_MASK) ---- */
+int efs_fs_readlink(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, char *buf,
+		    size_t bufsz);
+int efs_fs_mknod(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		 mode_t mode, dev_t rdev, mode_t umask, struct efs_entry *e);
+int efs_fs_mkdir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		 mode_t mode, mode_t umask, struct efs_entry *e);
+int efs_fs_symlink(struct efs_fs *fs, const struct rpc_cred *cr, const char *target,
+		   uint64_t parent, const char *name, struct efs_entry *e);
+int efs_fs_link(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, uint64_t newparent,
+		const char *newname, struct efs_entry *e);
+int efs_fs_unlink(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name);
+int efs_fs_rmdir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name);
+/* flags other than 0 (RENAME_NOREPLACE, RENAME_EXCHANGE) -> -EINVAL. */
+int efs_fs_rename(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, unsigned int flags);
+
+/* ---- open files ---- */
+int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int flags,
+		struct efs_file **fp);
+/* OPEN(CREATE); O_EXCL -> GUARDED4.  e gets the new entry (one lookup ref). */
+int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		  mode_t mode, mode_t umask, int flags, struct efs_entry *e, struct efs_file **fp);
+/* *got < size only at EOF. */
+int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
+		size_t size, uint64_t off, size_t *got);
+int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, const void *buf,
+		 size_t size, uint64_t off, size_t *written);
+/* COMMIT what is unstable; the error of the write-back is returned here. */
+int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
+int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
+/* COMMIT if still needed, CLOSE, free f.  Returns the first error. */
+int efs_fs_release(struct efs_fs *fs, struct efs_file *f);
+/* Which inode f belongs to (for logs). */
+uint64_t efs_file_ino(const struct efs_file *f);
+
+/* ---- directories ---- */
+int efs_fs_opendir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_dir **dp);
+/*
+ * Called per entry; next_off is the offset to resume after this entry.
+ * Returns 0 when the entry was taken, 1 when the reply buffer is full (the
+ * entry was not taken).  With plus, e->ino != 0 carries one lookup
+ * reference that efs_fs_readdir() drops again when the entry is not taken.
+ */
+typedef int (*efs_fill_fn)(void *arg, const char *name, const struct efs_entry *e,
+			   uint64_t next_off);
+/* Emits entries from off (0 = start; "." is 1, ".." is 2, then NFS cookies). */
+int efs_fs_readdir(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_dir *d, uint64_t off,
+		   bool plus, efs_fill_fn fill, void *arg);
+void efs_fs_releasedir(struct efs_fs *fs, struct efs_dir *d);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * fs_int.h - internals shared by the fs/ source files: the per-mount
+ * object, the inode table (inode.c), attribute conversion (attr.c) and the
+ * open-file / open-directory objects (fs_io.c, fs_dir.c).  Not for fuse/.
+ *
+ * Locking (see efs_fs.h for the order):
+ *  - fs->table_lock protects the hash chains, every inode's nlookup and
+ *    hashed flag, and the inode count.  Never held across an RPC.
+ *  - inode->lock protects inode->fh, attr, attr_time, attr_valid.  Copy the
+ *    fh out under it, then drop it before the RPC.
+ *  - fs->files_lock protects the open files / dirs lists (leaf).
+ *  - file->lock protects the commit bookkeeping (leaf); the open state
+ *    itself is written once at open and read-only afterwards.
+ */
+#ifndef EFS_FS_INT_H
+#define EFS_FS_INT_H
+
+#include <pthread.h>
+#include <time.h>
+#include "fs/efs_fs.h"
+#include "nfs4/nfs4_client.h"
+
+struct efs_inode {
+	/* constant after creation */
+	uint64_t fileid;
+	/* protected by fs->table_lock */
+	uint64_t nlookup;
+	bool hashed;
+	struct efs_inode *hnext;
+	/* protected by lock */
+	pthread_mutex_t lock;
+	struct nfs4_fh fh;
+	struct nfs4_attr attr;	   /* last attributes seen */
+	struct timespec attr_time; /* CLOCK_MONOTONIC when attr was fetched */
+	bool attr_valid;
+};
+
+struct efs_list {
+	struct efs_list *prev, *next;
+};
+
+struct efs_file {
+	struct efs_list link;	   /* in fs->files, under fs->files_lock */
+	struct efs_inode *inode;   /* pinned by the kernel while open */
+	struct nfs4_open_state st; /* set at open, read-only afterwards */
+	struct rpc_cred cred;	   /* opener's, for COMMIT/CLOSE at release */
+	int flags;		   /* open(2) flags */
+	bool sync;		   /* FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT) */
+	/* protected by lock */
+	pthread_mutex_t lock;
+	bool needs_commit;  /* UNSTABLE4 data not yet committed */
+	uint64_t dirty_gen; /* bumped by every UNSTABLE4 write */
+	bool have_verf;	    /* verf holds the writes' verifier */
+	bool verf_changed;  /* two writes saw different verifiers */
+	uint8_t verf[NFS4_VERIFIER_SIZE];
+};
+
+struct efs_dirent_buf {
+	char *name;
+	uint64_t cookie;
+	struct nfs4_attr attr;
+};
+
+struct efs_dir {
+	struct efs_list link; /* in fs->dirs, under fs->files_lock */
+	struct efs_inode *inode;
+	/* protected by lock (held across READDIR RPCs of this stream) */
+	pthread_mutex_t lock;
+	uint8_t verf[NFS4_VERIFIER_SIZE];
+	uint64_t buf_cookie;	     /* cookie the buffered batch was read from */
+	struct efs_dirent_buf *ents; /* buffered batch */
+	size_t n, cap;
+	bool buf_valid, buf_eof;
+};
+
+#define EFS_INODE_HASH_BITS 12
+
+struct efs_fs {
+	struct nfs4_client *clnt;
+	struct efs_fs_cfg cfg;
+	uint32_t rsize, wsize;
+	struct efs_inode *root;
+	pthread_mutex_t table_lock;
+	struct efs_inode **hash; /* 1 << EFS_INODE_HASH_BITS chains */
+	uint64_t ninodes;
+	pthread_mutex_t files_lock;
+	struct efs_list files, dirs;
+};
+
+/* ---- inode.c ---- */
+int efs_inode_table_init(struct efs_fs *fs, const struct nfs4_fh *root,
+			 const struct nfs4_attr *root_attr);
+void efs_inode_table_fini(struct efs_fs *fs);
+/* Node id -> inode (no reference taken; the kernel pins it). */
+struct efs_inode *efs_inode_get(struct efs_fs *fs, uint64_t ino);
+uint64_t efs_inode_nodeid(struct efs_fs *fs, const struct efs_inode *in);
+/*
+ * Find or create the inode of (fh, attr->fileid), store fh/attr in it and
+ * add one lookup reference.  -EIO when attr has no fileid, -ENOMEM.
+ */
+int efs_inode_ref(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4_attr *attr,
+		  struct efs_inode **out);
+/* Drop n lookup references; frees the inode at 0 (never the root). */
+void efs_inode_unref(struct efs_fs *fs, struct efs_inode *in, uint64_t n);
+void efs_inode_fh(struct efs_inode *in, struct nfs4_fh *fh);
+/* Store freshly fetched attributes (merging a partial set). */
+void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a);
+void efs_inode_invalidate(struct efs_inode *in);
+/* Cached type (NF4*), 0 if unknown. */
+uint32_t efs_inode_type(struct efs_inode *in);
+
+/* ---- attr.c ---- */
+/* Bits a struct stat needs (type, mode, fileid, size, ...). */
+bool efs_attr_complete(const struct nfs4_attr *a);
+void efs_attr_to_stat(const struct nfs4_attr *a, uint32_t blksize, struct stat *st);
+mode_t efs_attr_type_mode(uint32_t nf4type);
+/* set: EFS_SET_*; returns -EINVAL for nothing settable. */
+void efs_stat_to_sattr(const struct stat *in, int to_set, struct nfs4_sattr *sa);
+/* 0 or -errno from an nfs4 status (0, -NFS4ERR_*, -errno). */
+int efs_errno(int nfs4_status);
+
+/* ---- shared helpers (fs.c) ---- */
+void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_attr *a,
+		    struct efs_entry *e);
+/* Fresh attributes of in from the server (GETATTR), stored in the inode. */
+int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+		   struct nfs4_attr *a);
+void efs_list_init(struct efs_list *l);
+void efs_list_add(struct efs_list *head, struct efs_list *l);
+void efs_list_del(struct efs_list *l);
+
+#endif

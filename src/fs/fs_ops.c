@@ -1,0 +1,214 @@
+/*
+ * fs_ops.c - namespace operations: readlink, mknod, mkdir, symlink, link,
+ * unlink, rmdir, rename (RFC 8881 sections 18.4, 18.9, 18.24, 18.25, 18.26).
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include "fs/fs_int.h"
+
+static int check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return -EINVAL;
+	if (n > 255)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int efs_fs_readlink(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, char *buf,
+		    size_t bufsz)
+{
+	struct nfs4_fh fh;
+
+	efs_inode_fh(efs_inode_get(fs, ino), &fh);
+	return efs_errno(nfs4_readlink(fs->clnt, cr, &fh, buf, bufsz));
+}
+
+/* The new object's entry: inode reference and attributes. */
+static int new_entry(struct efs_fs *fs, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		     struct nfs4_attr *a, struct efs_entry *e)
+{
+	struct efs_inode *in;
+	int r;
+
+	if (!efs_attr_complete(a)) {
+		r = nfs4_getattr(fs->clnt, cr, fh, a);
+		if (r)
+			return efs_errno(r);
+	}
+	r = efs_inode_ref(fs, fh, a, &in);
+	if (r)
+		return r;
+	efs_fill_entry(fs, in, a, e);
+	return 0;
+}
+
+static int do_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
+		     struct nfs4_create_args *ca, struct efs_entry *e)
+{
+	struct nfs4_fh dfh, fh;
+	struct nfs4_attr a;
+	int r;
+
+	r = check_name(ca->name);
+	if (r)
+		return r;
+	if (fs->cfg.ro)
+		return -EROFS;
+	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
+	memset(&a, 0, sizeof(a));
+	r = nfs4_create(fs->clnt, cr, &dfh, ca, &fh, &a);
+	if (r)
+		return efs_errno(r);
+	return new_entry(fs, cr, &fh, &a, e);
+}
+
+/* A regular file through OPEN(CREATE, GUARDED4) + CLOSE. */
+static int mknod_reg(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
+		     const char *name, const struct nfs4_sattr *sa, struct efs_entry *e)
+{
+	struct nfs4_open_state st;
+	struct nfs4_fh dfh;
+	struct nfs4_attr a;
+	int r;
+
+	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
+	memset(&a, 0, sizeof(a));
+	memset(&st, 0, sizeof(st));
+	r = nfs4_open_name(fs->clnt, cr, &dfh, name, OPEN4_SHARE_ACCESS_READ, true, true, sa, &st,
+			   &a);
+	if (r)
+		return efs_errno(r);
+	nfs4_close(fs->clnt, cr, &st);
+	return new_entry(fs, cr, &st.fh, &a, e);
+}
+
+int efs_fs_mknod(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		 mode_t mode, dev_t rdev, mode_t umask, struct efs_entry *e)
+{
+	struct nfs4_sattr sa = {.set = NFS4_SET_MODE, .mode = mode & ~umask & 07777};
+	struct nfs4_create_args ca = {.name = name, .sattr = &sa};
+	int r;
+
+	switch (mode & S_IFMT) {
+	case 0:
+	case S_IFREG:
+		r = check_name(name);
+		if (r)
+			return r;
+		if (fs->cfg.ro)
+			return -EROFS;
+		return mknod_reg(fs, cr, parent, name, &sa, e);
+	case S_IFIFO:
+		ca.type = NF4FIFO;
+		break;
+	case S_IFSOCK:
+		ca.type = NF4SOCK;
+		break;
+	case S_IFCHR:
+		ca.type = NF4CHR;
+		ca.major = major(rdev);
+		ca.minor = minor(rdev);
+		break;
+	case S_IFBLK:
+		ca.type = NF4BLK;
+		ca.major = major(rdev);
+		ca.minor = minor(rdev);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return do_create(fs, cr, parent, &ca, e);
+}
+
+int efs_fs_mkdir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		 mode_t mode, mode_t umask, struct efs_entry *e)
+{
+	struct nfs4_sattr sa = {.set = NFS4_SET_MODE, .mode = mode & ~umask & 07777};
+	struct nfs4_create_args ca = {.type = NF4DIR, .name = name, .sattr = &sa};
+
+	return do_create(fs, cr, parent, &ca, e);
+}
+
+int efs_fs_symlink(struct efs_fs *fs, const struct rpc_cred *cr, const char *target,
+		   uint64_t parent, const char *name, struct efs_entry *e)
+{
+	struct nfs4_sattr sa = {.set = NFS4_SET_MODE, .mode = 0777};
+	struct nfs4_create_args ca = {
+		.type = NF4LNK, .linkdata = target, .name = name, .sattr = &sa};
+
+	if (strlen(target) >= 4096)
+		return -ENAMETOOLONG;
+	return do_create(fs, cr, parent, &ca, e);
+}
+
+int efs_fs_link(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, uint64_t newparent,
+		const char *newname, struct efs_entry *e)
+{
+	struct nfs4_fh fh, dfh;
+	struct nfs4_attr a;
+	int r;
+
+	r = check_name(newname);
+	if (r)
+		return r;
+	if (fs->cfg.ro)
+		return -EROFS;
+	efs_inode_fh(efs_inode_get(fs, ino), &fh);
+	efs_inode_fh(efs_inode_get(fs, newparent), &dfh);
+	memset(&a, 0, sizeof(a));
+	r = nfs4_link(fs->clnt, cr, &fh, &dfh, newname, &a);
+	if (r)
+		return efs_errno(r);
+	return new_entry(fs, cr, &fh, &a, e);
+}
+
+static int do_remove(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
+		     const char *name)
+{
+	struct nfs4_fh dfh;
+	int r;
+
+	r = check_name(name);
+	if (r)
+		return r;
+	if (fs->cfg.ro)
+		return -EROFS;
+	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
+	return efs_errno(nfs4_remove(fs->clnt, cr, &dfh, name));
+}
+
+int efs_fs_unlink(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name)
+{
+	return do_remove(fs, cr, parent, name);
+}
+
+int efs_fs_rmdir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name)
+{
+	return do_remove(fs, cr, parent, name);
+}
+
+int efs_fs_rename(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, unsigned int flags)
+{
+	struct nfs4_fh sfh, dfh;
+	int r;
+
+	if (flags != 0)
+		return -EINVAL;
+	r = check_name(name);
+	if (r == 0)
+		r = check_name(newname);
+	if (r)
+		return r;
+	if (fs->cfg.ro)
+		return -EROFS;
+	efs_inode_fh(efs_inode_get(fs, parent), &sfh);
+	efs_inode_fh(efs_inode_get(fs, newparent), &dfh);
+	return efs_errno(nfs4_rename(fs->clnt, cr, &sfh, name, &dfh, newname));
+}

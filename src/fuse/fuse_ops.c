@@ -1,0 +1,536 @@
+/*
+ * fuse_ops.c - the libfuse3 low-level handlers: each builds the caller's
+ * credential, calls one efs_fs function, and replies exactly once.  A
+ * failure is logged here, once (debug level for the expected errnos).
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fuse/fuse_int.h"
+#include "util/log.h"
+
+static struct efs_fs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static bool expected_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case EEXIST:
+	case ENOTEMPTY:
+	case ENOTDIR:
+	case EISDIR:
+	case EACCES:
+	case EPERM:
+	case ENAMETOOLONG:
+	case EROFS:
+	case EINVAL:
+	case EXDEV:
+	case ENOSYS:
+	case EOPNOTSUPP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* r is 0 or -errno; replies and logs failures. */
+static void reply_status(fuse_req_t req, const char *op, fuse_ino_t ino, const char *name, int r)
+{
+	if (r < 0) {
+		int e = -r;
+
+		efs_log(expected_errno(e) ? EFS_LOG_DEBUG : EFS_LOG_WARN, "%s: inode %llu%s%s: %s",
+			op, (unsigned long long)efs_fs_fileid(req_fs(req), ino),
+			name ? " name " : "", name ? name : "", strerror(e));
+	}
+	fuse_reply_err(req, r < 0 ? -r : 0);
+}
+
+static void to_param(const struct efs_entry *e, struct fuse_entry_param *fe)
+{
+	memset(fe, 0, sizeof(*fe));
+	fe->ino = e->ino;
+	fe->generation = e->generation;
+	fe->attr = e->st;
+	fe->attr_timeout = e->attr_timeout;
+	fe->entry_timeout = e->entry_timeout;
+}
+
+/* Reply with a new entry; an undelivered reply gives the reference back. */
+static void reply_entry(fuse_req_t req, const char *op, fuse_ino_t parent, const char *name, int r,
+			const struct efs_entry *e)
+{
+	struct efs_fs *fs = req_fs(req);
+	struct fuse_entry_param fe;
+
+	if (r < 0) {
+		reply_status(req, op, parent, name, r);
+		return;
+	}
+	to_param(e, &fe);
+	if (fuse_reply_entry(req, &fe) != 0 && e->ino)
+		efs_fs_forget(fs, e->ino, 1);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct efs_fs *fs = userdata;
+	unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
+			FUSE_CAP_ASYNC_READ | FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_PARALLEL_DIROPS;
+
+	conn->want |= want & conn->capable;
+	conn->want &=
+		~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+			    FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE);
+	if (!(conn->capable & FUSE_CAP_DONT_MASK))
+		efs_log(EFS_LOG_WARN, "kernel lacks FUSE_CAP_DONT_MASK: umask applied twice");
+	conn->max_write = efs_fs_wsize(fs);
+	if (conn->max_readahead < efs_fs_rsize(fs))
+		conn->max_readahead = efs_fs_rsize(fs);
+	conn->time_gran = 1;
+	efs_log(EFS_LOG_DEBUG, "fuse init: proto %u.%u, max_write %u, max_readahead %u",
+		conn->proto_major, conn->proto_minor, conn->max_write, conn->max_readahead);
+}
+
+static void op_destroy(void *userdata)
+{
+	(void)userdata;
+	efs_log(EFS_LOG_DEBUG, "fuse destroy");
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rpc_cred cr;
+	struct efs_entry e;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_lookup(req_fs(req), &cr, parent, name, &e);
+	reply_entry(req, "lookup", parent, name, r, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	efs_fs_forget(req_fs(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		efs_fs_forget(req_fs(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rpc_cred cr;
+	struct stat st;
+	double tmo;
+	int r;
+
+	(void)fi;
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_getattr(req_fs(req), &cr, ino, &st, &tmo);
+	if (r < 0)
+		reply_status(req, "getattr", ino, NULL, r);
+	else
+		fuse_reply_attr(req, &st, tmo);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct efs_file *f = fi ? (struct efs_file *)(uintptr_t)fi->fh : NULL;
+	struct rpc_cred cr;
+	struct stat st;
+	double tmo;
+	int set = 0, r;
+
+	if (to_set & FUSE_SET_ATTR_MODE)
+		set |= EFS_SET_MODE;
+	if (to_set & FUSE_SET_ATTR_UID)
+		set |= EFS_SET_UID;
+	if (to_set & FUSE_SET_ATTR_GID)
+		set |= EFS_SET_GID;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		set |= EFS_SET_SIZE;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		set |= EFS_SET_ATIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		set |= EFS_SET_ATIME;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		set |= EFS_SET_MTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		set |= EFS_SET_MTIME;
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_setattr(req_fs(req), &cr, ino, f, attr, set, &st, &tmo);
+	if (r < 0)
+		reply_status(req, "setattr", ino, NULL, r);
+	else
+		fuse_reply_attr(req, &st, tmo);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX + 1];
+	struct rpc_cred cr;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_readlink(req_fs(req), &cr, ino, buf, sizeof(buf));
+	if (r < 0)
+		reply_status(req, "readlink", ino, NULL, r);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct rpc_cred cr;
+	struct efs_entry e;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_mknod(req_fs(req), &cr, parent, name, mode, rdev, fuse_req_ctx(req)->umask, &e);
+	reply_entry(req, "mknod", parent, name, r, &e);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct rpc_cred cr;
+	struct efs_entry e;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_mkdir(req_fs(req), &cr, parent, name, mode, fuse_req_ctx(req)->umask, &e);
+	reply_entry(req, "mkdir", parent, name, r, &e);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct rpc_cred cr;
+	struct efs_entry e;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_symlink(req_fs(req), &cr, link, parent, name, &e);
+	reply_entry(req, "symlink", parent, name, r, &e);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct rpc_cred cr;
+	struct efs_entry e;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_link(req_fs(req), &cr, ino, newparent, newname, &e);
+	reply_entry(req, "link", newparent, newname, r, &e);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "unlink", parent, name, efs_fs_unlink(req_fs(req), &cr, parent, name));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "rmdir", parent, name, efs_fs_rmdir(req_fs(req), &cr, parent, name));
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "rename", parent, name,
+		     efs_fs_rename(req_fs(req), &cr, parent, name, newparent, newname, flags));
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct efs_fs *fs = req_fs(req);
+	struct efs_file *f;
+	struct rpc_cred cr;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_open(fs, &cr, ino, fi->flags, &f);
+	if (r < 0) {
+		reply_status(req, "open", ino, NULL, r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = 0; /* close-to-open: drop cached pages at open */
+	if (fi->flags & O_DIRECT)
+		fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		efs_fs_release(fs, f);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct efs_fs *fs = req_fs(req);
+	struct fuse_entry_param fe;
+	struct efs_file *f;
+	struct rpc_cred cr;
+	struct efs_entry e;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_create(fs, &cr, parent, name, mode, fuse_req_ctx(req)->umask, fi->flags, &e, &f);
+	if (r < 0) {
+		reply_status(req, "create", parent, name, r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = 0;
+	if (fi->flags & O_DIRECT)
+		fi->direct_io = 1;
+	to_param(&e, &fe);
+	if (fuse_reply_create(req, &fe, fi) != 0) {
+		efs_fs_release(fs, f);
+		efs_fs_forget(fs, e.ino, 1);
+	}
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct rpc_cred cr;
+	size_t got = 0;
+	char *buf;
+	int r;
+
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		reply_status(req, "read", ino, NULL, -ENOMEM);
+		return;
+	}
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_read(req_fs(req), &cr, f, buf, size, (uint64_t)off, &got);
+	if (r < 0)
+		reply_status(req, "read", ino, NULL, r);
+	else
+		fuse_reply_buf(req, buf, got);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct rpc_cred cr;
+	size_t done = 0;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_write(req_fs(req), &cr, f, buf, size, (uint64_t)off, &done);
+	if (r < 0)
+		reply_status(req, "write", ino, NULL, r);
+	else
+		fuse_reply_write(req, done);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "flush", ino, NULL, efs_fs_flush(req_fs(req), &cr, f));
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+
+	reply_status(req, "release", ino, NULL, efs_fs_release(req_fs(req), f));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct rpc_cred cr;
+
+	(void)datasync;
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "fsync", ino, NULL, efs_fs_fsync(req_fs(req), &cr, f));
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct efs_fs *fs = req_fs(req);
+	struct efs_dir *d;
+	struct rpc_cred cr;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_opendir(fs, &cr, ino, &d);
+	if (r < 0) {
+		reply_status(req, "opendir", ino, NULL, r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		efs_fs_releasedir(fs, d);
+}
+
+struct fill_ctx {
+	fuse_req_t req;
+	char *buf;
+	size_t size, pos;
+	bool plus;
+	uint64_t *inos; /* lookup references handed out (plus) */
+	size_t ninos, capinos;
+};
+
+static int fill(void *arg, const char *name, const struct efs_entry *e, uint64_t next_off)
+{
+	struct fill_ctx *c = arg;
+	size_t rem = c->size - c->pos, n;
+
+	if (c->plus) {
+		struct fuse_entry_param fe;
+
+		if (e->ino && c->ninos == c->capinos) {
+			size_t cap = c->capinos ? c->capinos * 2 : 64;
+			uint64_t *p = realloc(c->inos, cap * sizeof(*p));
+
+			if (!p)
+				return 1;
+			c->inos = p;
+			c->capinos = cap;
+		}
+		to_param(e, &fe);
+		n = fuse_add_direntry_plus(c->req, c->buf + c->pos, rem, name, &fe,
+					   (off_t)next_off);
+	} else {
+		n = fuse_add_direntry(c->req, c->buf + c->pos, rem, name, &e->st, (off_t)next_off);
+	}
+	if (n > rem)
+		return 1;
+	c->pos += n;
+	if (c->plus && e->ino)
+		c->inos[c->ninos++] = e->ino;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct efs_fs *fs = req_fs(req);
+	struct efs_dir *d = (struct efs_dir *)(uintptr_t)fi->fh;
+	struct fill_ctx c = {.req = req, .size = size, .plus = plus};
+	struct rpc_cred cr;
+	size_t i;
+	int r;
+
+	c.buf = malloc(size ? size : 1);
+	if (!c.buf) {
+		reply_status(req, "readdir", ino, NULL, -ENOMEM);
+		return;
+	}
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_readdir(fs, &cr, d, (uint64_t)off, plus, fill, &c);
+	if (r < 0 && c.pos == 0) {
+		for (i = 0; i < c.ninos; i++)
+			efs_fs_forget(fs, c.inos[i], 1);
+		reply_status(req, plus ? "readdirplus" : "readdir", ino, NULL, r);
+	} else if (fuse_reply_buf(req, c.buf, c.pos) != 0) {
+		for (i = 0; i < c.ninos; i++)
+			efs_fs_forget(fs, c.inos[i], 1);
+	}
+	free(c.inos);
+	free(c.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	efs_fs_releasedir(req_fs(req), (struct efs_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rpc_cred cr;
+	struct statvfs sv;
+	int r;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_statfs(req_fs(req), &cr, ino, &sv);
+	if (r < 0)
+		reply_status(req, "statfs", ino, NULL, r);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "access", ino, NULL, efs_fs_access(req_fs(req), &cr, ino, mask));
+}
+
+const struct fuse_lowlevel_ops efs_fuse_ops = {
+	.init = op_init,
+	.destroy = op_destroy,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.access = op_access,
+};

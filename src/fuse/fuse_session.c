@@ -1,0 +1,139 @@
+/*
+ * fuse_session.c - the libfuse3 session: arguments, mount, signal
+ * handlers, the multi-threaded loop, teardown.
+ */
+#include "config.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fuse/fuse_int.h"
+#include "util/log.h"
+
+/* Append ",name=value" (value with ',' and '\' escaped for fuse_opt). */
+static int opt_add(char *buf, size_t bufsz, const char *name, const char *value)
+{
+	size_t len = strlen(buf);
+	const char *p;
+
+	if (len + strlen(name) + 2 >= bufsz)
+		return -ENAMETOOLONG;
+	if (len > 0)
+		buf[len++] = ',';
+	strcpy(buf + len, name);
+	len += strlen(name);
+	if (!value)
+		return 0;
+	buf[len++] = '=';
+	for (p = value; *p; p++) {
+		if (len + 3 >= bufsz)
+			return -ENAMETOOLONG;
+		if (*p == ',' || *p == '\\')
+			buf[len++] = '\\';
+		buf[len++] = *p;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg, char *err,
+			      size_t errlen)
+{
+	char opts[1024] = "", maxread[32];
+	char *argv[6];
+	int argc = 0, r = 0;
+	struct fuse_args args;
+	struct efs_fuse *f;
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->fs = fs;
+	f->max_threads = cfg->max_threads;
+	snprintf(maxread, sizeof(maxread), "%u", efs_fs_rsize(fs));
+	r |= opt_add(opts, sizeof(opts), "fsname", cfg->fsname ? cfg->fsname : "efs-fuse");
+	r |= opt_add(opts, sizeof(opts), "subtype", cfg->subtype ? cfg->subtype : "efs-fuse");
+	r |= opt_add(opts, sizeof(opts), "max_read", maxread);
+	if (cfg->allow_other)
+		r |= opt_add(opts, sizeof(opts), "allow_other", NULL);
+	if (cfg->default_permissions)
+		r |= opt_add(opts, sizeof(opts), "default_permissions", NULL);
+	if (cfg->ro)
+		r |= opt_add(opts, sizeof(opts), "ro", NULL);
+	if (r) {
+		snprintf(err, errlen, "mount options too long");
+		free(f);
+		return NULL;
+	}
+	argv[argc++] = "efs-fuse";
+	argv[argc++] = "-o";
+	argv[argc++] = opts;
+	if (cfg->debug)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	f->se = fuse_session_new(&args, &efs_fuse_ops, sizeof(efs_fuse_ops), fs);
+	fuse_opt_free_args(&args);
+	if (!f->se) {
+		snprintf(err, errlen, "cannot create the FUSE session (options: %s)", opts);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+int efs_fuse_mount(struct efs_fuse *f, const char *mountpoint, char *err, size_t errlen)
+{
+	if (fuse_set_signal_handlers(f->se) != 0) {
+		snprintf(err, errlen, "cannot install signal handlers");
+		return -EIO;
+	}
+	f->handlers = true;
+	if (fuse_session_mount(f->se, mountpoint) != 0) {
+		snprintf(err, errlen,
+			 "cannot mount on %s (is /dev/fuse accessible and fusermount3 installed?)",
+			 mountpoint);
+		return -EIO;
+	}
+	f->mounted = true;
+	return 0;
+}
+
+int efs_fuse_loop(struct efs_fuse *f)
+{
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	int r;
+
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	if (f->max_threads > 0)
+		fuse_loop_cfg_set_max_threads(lc, f->max_threads);
+	r = fuse_session_loop_mt(f->se, lc);
+	fuse_loop_cfg_destroy(lc);
+	/* > 0: the signal that ended the loop (SIGTERM, SIGINT, SIGHUP) */
+	if (r > 0) {
+		efs_log(EFS_LOG_INFO, "signal %d: unmounting", r);
+		return 0;
+	}
+	if (r < 0 && r != -ENODEV) {
+		efs_log(EFS_LOG_ERR, "fuse session loop: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void efs_fuse_free(struct efs_fuse *f)
+{
+	if (!f)
+		return;
+	if (f->handlers)
+		fuse_remove_signal_handlers(f->se);
+	if (f->mounted)
+		fuse_session_unmount(f->se);
+	fuse_session_destroy(f->se);
+	free(f);
+}
