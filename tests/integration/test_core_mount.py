@@ -4,6 +4,7 @@ bad input fails with one line and nothing mounted."""
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -24,18 +25,34 @@ def test_detaches_only_when_usable(ganesha, mount_factory):
     assert rc == 0, "daemon exited %r after fusermount3 -u" % rc
 
 
-def test_clean_unmount_destroys_session(ganesha, mount_factory):
-    m = mount_factory(ganesha.source, foreground=True)
+def _wait_for(cond, timeout, step=0.05):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def test_clean_unmount_destroys_session(ganesha_factory, mount_factory):
+    g = ganesha_factory()  # own server: its client records are ours alone
+    assert g.client_records() == []
+    m = mount_factory(g.source, foreground=True)
     p = os.path.join(m.mountpoint, "clean-%d" % os.getpid())
     with open(p, "w") as f:
         f.write("bye")
     os.unlink(p)
+    assert _wait_for(lambda: len(g.client_records()) == 1, 5), \
+        "server holds %r client records while mounted, want 1" % g.client_records()
     rc = m.unmount()
     err = m.stderr()
     assert rc == 0, "efs-fuse -f exited %r; stderr:\n%s" % (rc, err[-2000:])
     assert "session destroyed" in err, "no 'session destroyed' in stderr:\n" + err[-2000:]
     assert "client id destroyed" in err, "no 'client id destroyed' in stderr:\n" + err[-2000:]
     assert err.index("session destroyed") < err.index("client id destroyed")
+    # gone from the server at once (the lease is 60 s: not an expiry)
+    assert _wait_for(lambda: g.client_records() == [], 5), \
+        "server still holds %r after unmount" % g.client_records()
 
 
 def _expect_failure(bin_path, args, mountpoint, timeout=90):

@@ -167,6 +167,18 @@ class Ganesha:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def client_records(self):
+        """Names of the confirmed NFSv4 clients the server holds state for.
+
+        ganesha's recovery backend keeps one entry per confirmed client under
+        RecoveryRoot/v4recov/<node>/ and removes it when the client is
+        destroyed (DESTROY_CLIENTID) or its lease expires, so this counts
+        client records without dbus."""
+        names = []
+        for node in glob.glob(os.path.join(self.state_dir, "recov", "v4recov", "*")):
+            names += [os.path.basename(node) + "/" + n for n in os.listdir(node)]
+        return sorted(names)
+
     def server_path(self, *parts):
         """Path of a file inside the exported directory (server side)."""
         return os.path.join(self.export_dir, *parts)
