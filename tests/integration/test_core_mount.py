@@ -6,8 +6,6 @@ import os
 import subprocess
 import time
 
-import pytest
-
 from lib import ganesha as ganesha_lib
 from lib import mounts
 
