@@ -51,8 +51,8 @@ struct rpc_conn {
 	unsigned int gen;
 	int refs;	       /* conn_lock */
 	bool dead;	       /* pend_lock: receiver failed its calls, no new ones */
-	bool broken;	       /* atomic: shut down, to be replaced */
-	bool rx_exited;	       /* atomic: receiver thread finished */
+	bool broken;	       /* pend_lock: shut down, to be replaced */
+	bool rx_exited;	       /* pend_lock: receiver thread finished */
 	struct rpc_conn *next; /* conn_lock: clnt->conns */
 };
 
@@ -244,9 +244,11 @@ static void call_complete(struct rpc_clnt *c, struct rpc_call *call, int err, st
 /* ---- connections ---- */
 
 /* conn_lock held.  Marks a connection for replacement and wakes its receiver. */
-static void conn_retire_locked(struct rpc_conn *conn)
+static void conn_retire_locked(struct rpc_clnt *c, struct rpc_conn *conn)
 {
-	__atomic_store_n(&conn->broken, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&c->pend_lock);
+	conn->broken = true;
+	pthread_mutex_unlock(&c->pend_lock);
 	transport_shutdown(conn->t);
 }
 
@@ -260,11 +262,11 @@ static void conns_collect_locked(struct rpc_clnt *c, struct rpc_conn **out, bool
 {
 	struct rpc_conn **pp = &c->conns;
 
+	pthread_mutex_lock(&c->pend_lock);
 	while (*pp) {
 		struct rpc_conn *k = *pp;
 
-		if (k != c->conn && k->refs == 0 &&
-		    (all || __atomic_load_n(&k->rx_exited, __ATOMIC_ACQUIRE))) {
+		if (k != c->conn && k->refs == 0 && (all || k->rx_exited)) {
 			*pp = k->next;
 			k->next = *out;
 			*out = k;
@@ -272,6 +274,7 @@ static void conns_collect_locked(struct rpc_clnt *c, struct rpc_conn **out, bool
 			pp = &k->next;
 		}
 	}
+	pthread_mutex_unlock(&c->pend_lock);
 }
 
 /* No locks held.  Joins (promptly: their receivers exited or were shut down). */
@@ -333,6 +336,7 @@ static void conn_fail_calls(struct rpc_clnt *c, struct rpc_conn *conn, int err)
 
 	pthread_mutex_lock(&c->pend_lock);
 	conn->dead = true;
+	conn->broken = true;
 	for (i = 0; i < RPC_HASH_SIZE; i++) {
 		pp = &c->table[i];
 		while ((call = *pp)) {
@@ -374,7 +378,12 @@ static void *rx_main(void *arg)
 		ssize_t n = transport_recv(conn->t, buf, RPC_RECV_CHUNK), off = 0;
 
 		if (n <= 0) {
-			if (n == 0 || __atomic_load_n(&conn->broken, __ATOMIC_ACQUIRE))
+			bool broken;
+
+			pthread_mutex_lock(&c->pend_lock);
+			broken = conn->broken;
+			pthread_mutex_unlock(&c->pend_lock);
+			if (n == 0 || broken)
 				efs_log(EFS_LOG_DEBUG, "rpc: connection %u closed", conn->gen);
 			else
 				efs_log(EFS_LOG_INFO, "rpc: connection %u lost: %s", conn->gen,
@@ -405,18 +414,27 @@ static void *rx_main(void *arg)
 		}
 	}
 out:
-	__atomic_store_n(&conn->broken, true, __ATOMIC_RELEASE);
 	transport_shutdown(conn->t);
-	conn_fail_calls(c, conn, -ECONNRESET);
+	conn_fail_calls(c, conn, -ECONNRESET); /* also marks it broken and dead */
 	rpc_rm_reader_fini(&rd);
 	free(buf);
-	__atomic_store_n(&conn->rx_exited, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&c->pend_lock);
+	conn->rx_exited = true;
+	pthread_mutex_unlock(&c->pend_lock);
 	return NULL;
 }
 
-static bool conn_usable(struct rpc_conn *conn)
+/* conn_lock held. */
+static bool conn_usable(struct rpc_clnt *c, struct rpc_conn *conn)
 {
-	return conn && !__atomic_load_n(&conn->broken, __ATOMIC_ACQUIRE);
+	bool ok;
+
+	if (!conn)
+		return false;
+	pthread_mutex_lock(&c->pend_lock);
+	ok = !conn->broken;
+	pthread_mutex_unlock(&c->pend_lock);
+	return ok;
 }
 
 /*
@@ -497,7 +515,7 @@ static int conn_get(struct rpc_clnt *c, struct rpc_conn **out, char *err, size_t
 			snprintf(err, errlen, "client is shutting down");
 			return -ESHUTDOWN;
 		}
-		if (conn_usable(c->conn)) {
+		if (conn_usable(c, c->conn)) {
 			c->conn->refs++;
 			*out = c->conn;
 			pthread_mutex_unlock(&c->conn_lock);
@@ -522,7 +540,7 @@ static int conn_get(struct rpc_clnt *c, struct rpc_conn **out, char *err, size_t
 	/* We connect.  Retire the old connection first. */
 	c->connecting = true;
 	if (c->conn) {
-		conn_retire_locked(c->conn);
+		conn_retire_locked(c, c->conn);
 		conn_put_locked(c->conn);
 		c->conn = NULL;
 	}
@@ -541,7 +559,7 @@ static int conn_get(struct rpc_clnt *c, struct rpc_conn **out, char *err, size_t
 	if (rc == 0) {
 		if (c->closing) {
 			/* rpc_clnt_free() started meanwhile: hand it the connection to reap. */
-			conn_retire_locked(conn);
+			conn_retire_locked(c, conn);
 			conn->refs = 0;
 			conn->next = c->conns;
 			c->conns = conn;
@@ -580,7 +598,7 @@ static void conn_put(struct rpc_clnt *c, struct rpc_conn *conn)
 static void conn_broke(struct rpc_clnt *c, struct rpc_conn *conn)
 {
 	pthread_mutex_lock(&c->conn_lock);
-	conn_retire_locked(conn);
+	conn_retire_locked(c, conn);
 	pthread_mutex_unlock(&c->conn_lock);
 }
 
@@ -605,7 +623,7 @@ void rpc_clnt_disconnect(struct rpc_clnt *c)
 {
 	pthread_mutex_lock(&c->conn_lock);
 	if (c->conn)
-		conn_retire_locked(c->conn);
+		conn_retire_locked(c, c->conn);
 	pthread_mutex_unlock(&c->conn_lock);
 }
 
@@ -783,13 +801,13 @@ void rpc_clnt_free(struct rpc_clnt *c)
 	while (c->connecting)
 		pthread_cond_wait(&c->conn_cond, &c->conn_lock);
 	if (c->conn) {
-		conn_retire_locked(c->conn);
+		conn_retire_locked(c, c->conn);
 		conn_put_locked(c->conn);
 		c->conn = NULL;
 	}
 	/* Every connection is shut down; callers are gone, so no refs remain. */
 	for (struct rpc_conn *k = c->conns; k; k = k->next)
-		conn_retire_locked(k);
+		conn_retire_locked(c, k);
 	conns_collect_locked(c, &reap, true);
 	pthread_mutex_unlock(&c->conn_lock);
 	/* Joining fails every pending call with -ECONNRESET (the receivers do). */

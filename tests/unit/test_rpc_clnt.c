@@ -349,6 +349,37 @@ static void srv_stop(struct fsrv *s)
 	free(s);
 }
 
+/* Async completions. */
+struct done_rec {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int n;
+	int err[MAX_Q];
+	uint32_t res[MAX_Q];
+	bool called[MAX_Q], twice;
+	bool on_submitter; /* a done() ran on a thread that submitted calls */
+	pthread_t submitters[16];
+	unsigned int nsub;
+};
+
+struct done_slot {
+	struct done_rec *r;
+	unsigned int idx;
+};
+
+static void done_init(struct done_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+}
+
+static void done_fini(struct done_rec *r)
+{
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+}
+
 /* ---- client side fixtures ---- */
 
 struct fix {
@@ -357,6 +388,7 @@ struct fix {
 	pthread_mutex_t lock; /* gens, ngens, nresolve */
 	unsigned int gens[16], ngens, nresolve;
 	int resolve_err;
+	struct done_rec *r; /* async completions; destroyed after the client */
 };
 
 static const struct rpc_cred cred = {.uid = 1000, .gid = 100, .ngroups = 3, .groups = {1, 2, 3}};
@@ -415,6 +447,10 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	pthread_mutex_init(&f->lock, NULL);
+	f->r = malloc(sizeof(*f->r));
+	if (!f->r)
+		return -1;
+	done_init(f->r);
 	f->s = srv_start();
 	f->c = new_client(f, "127.0.0.1", f->s->port, false);
 	if (!f->c)
@@ -427,8 +463,10 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	rpc_clnt_free(f->c);
+	rpc_clnt_free(f->c); /* joins the receivers: no done() runs after this */
 	srv_stop(f->s);
+	done_fini(f->r);
+	free(f->r);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return 0;
@@ -463,37 +501,6 @@ static int call_arg(struct rpc_clnt *c, uint32_t arg, uint32_t *result, int time
 		rc = -EBADMSG;
 	rpc_reply_free(&rep);
 	return rc;
-}
-
-/* Async completions. */
-struct done_rec {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned int n;
-	int err[MAX_Q];
-	uint32_t res[MAX_Q];
-	bool called[MAX_Q], twice;
-	bool on_submitter; /* a done() ran on a thread that submitted calls */
-	pthread_t submitters[16];
-	unsigned int nsub;
-};
-
-struct done_slot {
-	struct done_rec *r;
-	unsigned int idx;
-};
-
-static void done_init(struct done_rec *r)
-{
-	memset(r, 0, sizeof(*r));
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->cond, NULL);
-}
-
-static void done_fini(struct done_rec *r)
-{
-	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->cond);
 }
 
 static void done_cb(void *arg, int err, struct rpc_reply *rep)
@@ -631,22 +638,21 @@ static void test_out_of_order_async(void **state)
 	struct fix *f = *state;
 	struct done_slot slots[64];
 	struct submitter sb[8];
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q[64];
 	pthread_barrier_t go;
 	unsigned int i;
 	uint32_t seen_xid[64];
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
 	pthread_barrier_init(&go, NULL, 8);
 	for (i = 0; i < 64; i++)
-		slots[i] = (struct done_slot){&r, i};
+		slots[i] = (struct done_slot){r, i};
 	for (i = 0; i < 8; i++) {
 		sb[i] = (struct submitter){
 			.c = f->c, .slots = slots, .first = 8 * i, .n = 8, .go = &go};
 		assert_int_equal(pthread_create(&sb[i].th, NULL, submitter_main, &sb[i]), 0);
-		r.submitters[r.nsub++] = sb[i].th;
+		r->submitters[r->nsub++] = sb[i].th;
 	}
 	for (i = 0; i < 8; i++) {
 		pthread_join(sb[i].th, NULL);
@@ -654,9 +660,9 @@ static void test_out_of_order_async(void **state)
 	}
 	srv_take(f->s, 64, q);
 	/* Nothing answered yet: every call is in flight at once. */
-	pthread_mutex_lock(&r.lock);
-	assert_int_equal(r.n, 0);
-	pthread_mutex_unlock(&r.lock);
+	pthread_mutex_lock(&r->lock);
+	assert_int_equal(r->n, 0);
+	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < 64; i++) {
 		unsigned int j;
 
@@ -666,17 +672,16 @@ static void test_out_of_order_async(void **state)
 	}
 	for (i = 64; i-- > 0;)
 		srv_reply(f->s, q[i].xid, RESULT(q[i].arg));
-	done_wait(&r, 64);
+	done_wait(r, 64);
 	for (i = 0; i < 64; i++) {
-		assert_true(r.called[i]);
-		assert_int_equal(r.err[i], 0);
-		assert_int_equal(r.res[i], RESULT(i));
+		assert_true(r->called[i]);
+		assert_int_equal(r->err[i], 0);
+		assert_int_equal(r->res[i], RESULT(i));
 	}
-	assert_false(r.twice);
-	assert_false(r.on_submitter);
+	assert_false(r->twice);
+	assert_false(r->on_submitter);
 	assert_server_happy(f);
 	pthread_barrier_destroy(&go);
-	done_fini(&r);
 }
 
 /* 8 threads x 4 sync calls; each round of 8 answered in a scrambled order. */
@@ -718,18 +723,17 @@ static void test_drop_then_reconnect(void **state)
 	struct fix *f = *state;
 	struct worker w[4];
 	struct done_slot slots[2];
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q[6];
 	struct rpc_stats st;
 	uint32_t res = 0;
 	unsigned int i;
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
 	for (i = 0; i < 4; i++)
 		worker_start(&w[i], f->c, 100 * i, 1);
 	for (i = 0; i < 2; i++) {
-		slots[i] = (struct done_slot){&r, i};
+		slots[i] = (struct done_slot){r, i};
 		assert_int_equal(async_arg(f->c, &slots[i], 7), 0);
 	}
 	srv_take(f->s, 6, q); /* all six reached the server */
@@ -738,10 +742,10 @@ static void test_drop_then_reconnect(void **state)
 		pthread_join(w[i].th, NULL);
 		assert_int_equal(w[i].rc[0], -ECONNRESET);
 	}
-	done_wait(&r, 2);
-	assert_int_equal(r.err[0], -ECONNRESET);
-	assert_int_equal(r.err[1], -ECONNRESET);
-	assert_false(r.twice);
+	done_wait(r, 2);
+	assert_int_equal(r->err[0], -ECONNRESET);
+	assert_int_equal(r->err[1], -ECONNRESET);
+	assert_false(r->twice);
 
 	srv_set_auto(f->s, true);
 	assert_int_equal(call_arg(f->c, 77, &res, 5000), 0);
@@ -758,7 +762,6 @@ static void test_drop_then_reconnect(void **state)
 	assert_int_equal(f->gens[1], 2);
 	pthread_mutex_unlock(&f->lock);
 	assert_server_happy(f);
-	done_fini(&r);
 }
 
 /* A record header announcing 2 GiB: the client drops the connection. */
@@ -766,19 +769,18 @@ static void test_huge_record_header(void **state)
 {
 	struct fix *f = *state;
 	struct done_slot slot;
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q;
 	uint32_t res = 0;
 	struct rpc_stats st;
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
-	slot = (struct done_slot){&r, 0};
+	slot = (struct done_slot){r, 0};
 	assert_int_equal(async_arg(f->c, &slot, 5), 0);
 	srv_take(f->s, 1, &q);
 	srv_raw(f->s, "\xff\xff\xff\xff", 4);
-	done_wait(&r, 1);
-	assert_int_equal(r.err[0], -ECONNRESET);
+	done_wait(r, 1);
+	assert_int_equal(r->err[0], -ECONNRESET);
 	/* the client closed its side */
 	SRV_WAIT(f->s, f->s->closed == 1);
 	srv_set_auto(f->s, true);
@@ -786,7 +788,6 @@ static void test_huge_record_header(void **state)
 	assert_int_equal(res, RESULT(6));
 	rpc_clnt_get_stats(f->c, &st);
 	assert_int_equal(st.reconnects, 1);
-	done_fini(&r);
 }
 
 /* A record just over max_record (1 MiB), sent in two fragments. */
@@ -794,15 +795,14 @@ static void test_oversize_fragments(void **state)
 {
 	struct fix *f = *state;
 	struct done_slot slot;
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q;
 	uint8_t h[4];
 	uint8_t *junk = calloc(1, 600 * 1024);
 
 	assert_non_null(junk);
-	done_init(&r);
 	srv_set_auto(f->s, false);
-	slot = (struct done_slot){&r, 0};
+	slot = (struct done_slot){r, 0};
 	assert_int_equal(async_arg(f->c, &slot, 5), 0);
 	srv_take(f->s, 1, &q);
 	put32(junk, 0, q.xid);
@@ -811,11 +811,10 @@ static void test_oversize_fragments(void **state)
 	srv_raw(f->s, junk, 600 * 1024);
 	rpc_rm_put_header(h, 600 * 1024, true);
 	srv_raw(f->s, h, 4);
-	done_wait(&r, 1);
-	assert_int_equal(r.err[0], -ECONNRESET);
+	done_wait(r, 1);
+	assert_int_equal(r->err[0], -ECONNRESET);
 	SRV_WAIT(f->s, f->s->closed == 1);
 	free(junk);
-	done_fini(&r);
 }
 
 /* Replies with an unknown xid and a record too short for an xid are ignored. */
@@ -823,15 +822,14 @@ static void test_unknown_xid_ignored(void **state)
 {
 	struct fix *f = *state;
 	struct done_slot slot;
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q;
 	uint8_t b[64];
 	size_t n;
 	struct rpc_stats st;
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
-	slot = (struct done_slot){&r, 0};
+	slot = (struct done_slot){r, 0};
 	assert_int_equal(async_arg(f->c, &slot, 9), 0);
 	srv_take(f->s, 1, &q);
 	n = build_reply(b + 4, q.xid ^ 0x5a5a5a5a, 0, 1234);
@@ -839,16 +837,15 @@ static void test_unknown_xid_ignored(void **state)
 	srv_raw(f->s, b, n + 4);
 	srv_raw(f->s, "\x80\x00\x00\x02\xab\xcd", 6);
 	srv_reply(f->s, q.xid, RESULT(9));
-	done_wait(&r, 1);
-	assert_int_equal(r.err[0], 0);
-	assert_int_equal(r.res[0], RESULT(9));
+	done_wait(r, 1);
+	assert_int_equal(r->err[0], 0);
+	assert_int_equal(r->res[0], RESULT(9));
 	rpc_clnt_get_stats(f->c, &st);
 	assert_int_equal(st.replies, 1);
 	assert_int_equal(st.reconnects, 0);
 	pthread_mutex_lock(&f->s->lock);
 	assert_int_equal(f->s->conns, 1);
 	pthread_mutex_unlock(&f->s->lock);
-	done_fini(&r);
 }
 
 /* A call times out; its late reply is dropped; the connection stays usable. */
@@ -882,14 +879,13 @@ static void test_fragmented_reply(void **state)
 {
 	struct fix *f = *state;
 	struct done_slot slot;
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q;
 	uint8_t body[64], w[80];
 	size_t n, o = 0, i;
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
-	slot = (struct done_slot){&r, 0};
+	slot = (struct done_slot){r, 0};
 	assert_int_equal(async_arg(f->c, &slot, 21), 0);
 	srv_take(f->s, 1, &q);
 	n = build_reply(body, q.xid, 0, RESULT(21)); /* 36 bytes: 5 + 20 + 11 */
@@ -904,10 +900,9 @@ static void test_fragmented_reply(void **state)
 	o += 4 + n - 25;
 	for (i = 0; i < o; i += 3)
 		srv_raw(f->s, w + i, o - i < 3 ? o - i : 3);
-	done_wait(&r, 1);
-	assert_int_equal(r.err[0], 0);
-	assert_int_equal(r.res[0], RESULT(21));
-	done_fini(&r);
+	done_wait(r, 1);
+	assert_int_equal(r->err[0], 0);
+	assert_int_equal(r->res[0], RESULT(21));
 }
 
 /* RPC-level errors map to errno, and the connection stays up. */
@@ -975,25 +970,23 @@ static void test_disconnect(void **state)
 {
 	struct fix *f = *state;
 	struct done_slot slot;
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q;
 	uint32_t res = 0;
 	struct rpc_stats st;
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
-	slot = (struct done_slot){&r, 0};
+	slot = (struct done_slot){r, 0};
 	assert_int_equal(async_arg(f->c, &slot, 1), 0);
 	srv_take(f->s, 1, &q);
 	rpc_clnt_disconnect(f->c);
-	done_wait(&r, 1);
-	assert_int_equal(r.err[0], -ECONNRESET);
+	done_wait(r, 1);
+	assert_int_equal(r->err[0], -ECONNRESET);
 	srv_set_auto(f->s, true);
 	assert_int_equal(call_arg(f->c, 2, &res, 5000), 0);
 	assert_int_equal(res, RESULT(2));
 	rpc_clnt_get_stats(f->c, &st);
 	assert_int_equal(st.reconnects, 1);
-	done_fini(&r);
 }
 
 /* rpc_clnt_free() with calls in flight: each done() runs once, with -ECONNRESET. */
@@ -1001,27 +994,25 @@ static void test_free_fails_pending(void **state)
 {
 	struct fix *f = *state;
 	struct done_slot slots[3];
-	struct done_rec r;
+	struct done_rec *r = f->r;
 	struct fcall q[3];
 	unsigned int i;
 
-	done_init(&r);
 	srv_set_auto(f->s, false);
 	for (i = 0; i < 3; i++) {
-		slots[i] = (struct done_slot){&r, i};
+		slots[i] = (struct done_slot){r, i};
 		assert_int_equal(async_arg(f->c, &slots[i], i), 0);
 	}
 	srv_take(f->s, 3, q);
 	rpc_clnt_free(f->c);
 	f->c = NULL;
 	/* free() returned: every callback already ran */
-	pthread_mutex_lock(&r.lock);
-	assert_int_equal(r.n, 3);
+	pthread_mutex_lock(&r->lock);
+	assert_int_equal(r->n, 3);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(r.err[i], -ECONNRESET);
-	assert_false(r.twice);
-	pthread_mutex_unlock(&r.lock);
-	done_fini(&r);
+		assert_int_equal(r->err[i], -ECONNRESET);
+	assert_false(r->twice);
+	pthread_mutex_unlock(&r->lock);
 	f->c = new_client(f, "127.0.0.1", f->s->port, false); /* for teardown */
 	assert_non_null(f->c);
 }
