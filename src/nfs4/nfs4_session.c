@@ -84,7 +84,15 @@ struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_cond_init(&c->slot_cv, NULL);
-	pthread_cond_init(&c->renew_cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* The renewer's deadlines are CLOCK_MONOTONIC. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->renew_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	atomic_init(&c->next_owner, 1);
 
 	rc.transport = c->cfg.transport;
