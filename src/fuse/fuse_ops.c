@@ -91,6 +91,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (!(conn->capable & FUSE_CAP_DONT_MASK))
 		efs_log(EFS_LOG_WARN, "kernel lacks FUSE_CAP_DONT_MASK: umask applied twice");
 	conn->max_write = efs_fs_wsize(fs);
+	conn->max_read = efs_fs_rsize(fs); /* must match the max_read mount option */
 	if (conn->max_readahead < efs_fs_rsize(fs))
 		conn->max_readahead = efs_fs_rsize(fs);
 	conn->time_gran = 1;
