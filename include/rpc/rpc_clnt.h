@@ -27,6 +27,28 @@
  *    to call from any thread.  Lock order: clnt->conn_lock, then
  *    clnt->pend_lock; the send lock is independent and never held while
  *    waiting for a reply.
+ *
+ * Details (src/rpc/rpc_clnt.c)
+ *  - cred == NULL sends an AUTH_NONE credential (for NULL pings); otherwise
+ *    AUTH_SYS with cfg->machinename (cut to 255 bytes); ngroups > 16 is
+ *    -EINVAL.  The verifier is always AUTH_NONE.
+ *  - Accept status SYSTEM_ERR maps to -EIO; DENIED (AUTH_ERROR or
+ *    RPC_MISMATCH) to -EACCES; PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL to
+ *    -EPROTONOSUPPORT; GARBAGE_ARGS and malformed headers to -EBADMSG.
+ *  - rpc_clnt_call_async(): a nonzero return means nothing was queued and
+ *    done() will not run (connect failure, -EINVAL, -ENOMEM, -ESHUTDOWN while
+ *    rpc_clnt_free() runs).  On 0, done() runs exactly once; in this
+ *    implementation always on a receiver thread, also after a send failure
+ *    (the broken connection's receiver fails its calls with -ECONNRESET).
+ *    done() may issue new calls but must not call rpc_clnt_free().
+ *  - A connect failure is returned as is (no retry loop here): -ECONNREFUSED,
+ *    -ETIMEDOUT, -EHOSTUNREACH, the resolve callback's error, ...
+ *  - rpc_clnt_free() must not race with calls from other threads; it waits
+ *    for a connect in progress, shuts every connection down and joins the
+ *    receivers, so every done() has run when it returns.
+ *  - Replies are read from the socket straight into the record buffer
+ *    (rpc_rm_reader_direct/commit) once inside a large fragment: a 1 MiB
+ *    READ reply is not copied on its way in.
  */
 #ifndef EFS_RPC_CLNT_H
 #define EFS_RPC_CLNT_H
@@ -54,7 +76,7 @@ struct rpc_reply {
 struct rpc_clnt_cfg {
 	struct transport_cfg transport; /* strings are copied */
 	uint32_t prog, vers;
-	size_t max_record; /* largest reply record accepted, bytes */
+	size_t max_record;	 /* largest reply record accepted, bytes */
 	const char *machinename; /* AUTH_SYS machinename (copied) */
 	/* Optional: fill host (size hostsz) with the address to use for a
 	 * (re)connection; 0 or -errno.  Called without locks held. */
@@ -98,7 +120,7 @@ void rpc_clnt_get_stats(struct rpc_clnt *c, struct rpc_stats *st);
 void rpc_rm_put_header(uint8_t hdr[4], uint32_t len, bool last);
 /* Reassembles records from fragments with a size cap. */
 struct rpc_rm_reader {
-	uint8_t *rec;      /* record being assembled (owned until taken) */
+	uint8_t *rec;	   /* record being assembled (owned until taken) */
 	size_t len, cap;   /* bytes assembled, allocation */
 	size_t max_record; /* hard cap */
 	uint8_t hdr[4];
@@ -117,6 +139,15 @@ void rpc_rm_reader_fini(struct rpc_rm_reader *r);
 ssize_t rpc_rm_reader_feed(struct rpc_rm_reader *r, const uint8_t *p, size_t n, bool *done);
 /* Hands over the assembled record (caller frees) and resets the reader. */
 uint8_t *rpc_rm_reader_take(struct rpc_rm_reader *r, size_t *len);
+/*
+ * Zero-copy path: inside a fragment, where its next bytes go and how many
+ * (*room, never past the fragment's end); NULL with *room = 0 when the next
+ * bytes are a fragment header (use feed) or a record waits to be taken.
+ * After reading n <= *room bytes there, rpc_rm_reader_commit() accounts for
+ * them; *done as for feed.
+ */
+uint8_t *rpc_rm_reader_direct(struct rpc_rm_reader *r, size_t *room);
+void rpc_rm_reader_commit(struct rpc_rm_reader *r, size_t n, bool *done);
 
 /* Call header with AUTH_SYS (RFC 5531 section 9 and appendix A). */
 int rpc_enc_call_hdr(struct xdr *x, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,

@@ -40,6 +40,7 @@
 #define RPC_HASH_SIZE	    256u
 #define RPC_HDR_MAX	    512 /* record mark + call header + AUTH_SYS, rounded up */
 #define RPC_RECV_CHUNK	    (64 * 1024)
+#define RPC_DIRECT_MIN	    (8 * 1024) /* read fragments this big in place */
 #define RPC_HOST_MAX	    256
 #define RPC_DEFAULT_RECORD  (4u << 20)
 #define RPC_CONNECT_RETRIES 3 /* fresh connections that die before a call is queued */
@@ -366,6 +367,32 @@ static void conn_fail_calls(struct rpc_clnt *c, struct rpc_conn *conn, int err)
 	}
 }
 
+/* Logs why recv() ended (n <= 0). */
+static void rx_log_end(struct rpc_clnt *c, struct rpc_conn *conn, ssize_t n)
+{
+	bool broken;
+
+	pthread_mutex_lock(&c->pend_lock);
+	broken = conn->broken;
+	pthread_mutex_unlock(&c->pend_lock);
+	if (n == 0 || broken)
+		efs_log(EFS_LOG_DEBUG, "rpc: connection %u closed", conn->gen);
+	else
+		efs_log(EFS_LOG_INFO, "rpc: connection %u lost: %s", conn->gen, strerror((int)-n));
+}
+
+/* A record is complete: hand it to its call.  False when out of memory. */
+static bool rx_take(struct rpc_clnt *c, struct rpc_conn *conn, struct rpc_rm_reader *rd)
+{
+	size_t len;
+	uint8_t *rec = rpc_rm_reader_take(rd, &len);
+
+	if (!rec)
+		return false;
+	handle_record(c, conn, rec, len);
+	return true;
+}
+
 static void *rx_main(void *arg)
 {
 	struct rpc_conn *conn = arg;
@@ -375,24 +402,31 @@ static void *rx_main(void *arg)
 
 	rpc_rm_reader_init(&rd, c->max_record);
 	while (buf) {
-		ssize_t n = transport_recv(conn->t, buf, RPC_RECV_CHUNK), off = 0;
+		size_t room;
+		uint8_t *dst = rpc_rm_reader_direct(&rd, &room);
+		ssize_t n, off = 0;
+		bool done;
 
+		if (dst && room >= RPC_DIRECT_MIN) {
+			/* Inside a big fragment: read it in place, no copy. */
+			n = transport_recv(conn->t, dst, room);
+			if (n <= 0) {
+				rx_log_end(c, conn, n);
+				break;
+			}
+			stat_add(&c->stats.bytes_in, (uint64_t)n);
+			rpc_rm_reader_commit(&rd, (size_t)n, &done);
+			if (done && !rx_take(c, conn, &rd))
+				break;
+			continue;
+		}
+		n = transport_recv(conn->t, buf, RPC_RECV_CHUNK);
 		if (n <= 0) {
-			bool broken;
-
-			pthread_mutex_lock(&c->pend_lock);
-			broken = conn->broken;
-			pthread_mutex_unlock(&c->pend_lock);
-			if (n == 0 || broken)
-				efs_log(EFS_LOG_DEBUG, "rpc: connection %u closed", conn->gen);
-			else
-				efs_log(EFS_LOG_INFO, "rpc: connection %u lost: %s", conn->gen,
-					strerror((int)-n));
+			rx_log_end(c, conn, n);
 			break;
 		}
 		stat_add(&c->stats.bytes_in, (uint64_t)n);
 		while (off < n) {
-			bool done;
 			ssize_t k = rpc_rm_reader_feed(&rd, buf + off, (size_t)(n - off), &done);
 
 			if (k < 0) {
@@ -403,14 +437,8 @@ static void *rx_main(void *arg)
 				goto out;
 			}
 			off += k;
-			if (done) {
-				size_t len;
-				uint8_t *rec = rpc_rm_reader_take(&rd, &len);
-
-				if (!rec)
-					goto out;
-				handle_record(c, conn, rec, len);
-			}
+			if (done && !rx_take(c, conn, &rd))
+				goto out;
 		}
 	}
 out:

@@ -111,6 +111,30 @@ ssize_t rpc_rm_reader_feed(struct rpc_rm_reader *r, const uint8_t *p, size_t n, 
 	return (ssize_t)used;
 }
 
+uint8_t *rpc_rm_reader_direct(struct rpc_rm_reader *r, size_t *room)
+{
+	*room = 0;
+	if (!r->in_frag || r->frag_left == 0)
+		return NULL;
+	*room = r->frag_left;
+	return r->rec + r->len;
+}
+
+void rpc_rm_reader_commit(struct rpc_rm_reader *r, size_t n, bool *done)
+{
+	*done = false;
+	if (!r->in_frag)
+		return;
+	if (n > r->frag_left)
+		n = r->frag_left;
+	r->len += n;
+	r->frag_left -= (uint32_t)n;
+	if (r->frag_left == 0) {
+		r->in_frag = false;
+		*done = r->last;
+	}
+}
+
 uint8_t *rpc_rm_reader_take(struct rpc_rm_reader *r, size_t *len)
 {
 	uint8_t *rec;

@@ -965,6 +965,67 @@ static void test_large_args(void **state)
 	assert_server_happy(f);
 }
 
+struct big_worker {
+	pthread_t th;
+	struct rpc_clnt *c;
+	int rc;
+	size_t remaining;
+	uint32_t first, sum; /* first result word, sum of the rest */
+};
+
+static void *big_worker_main(void *arg)
+{
+	struct big_worker *w = arg;
+	struct rpc_reply rep;
+	uint32_t v;
+
+	w->rc = rpc_clnt_call(w->c, &cred, 1, NULL, &rep, 0);
+	if (w->rc)
+		return NULL;
+	w->remaining = xdr_remaining(&rep.body);
+	xdr_get_u32(&rep.body, &w->first);
+	while (xdr_get_u32(&rep.body, &v) == 0)
+		w->sum += v;
+	rpc_reply_free(&rep);
+	return NULL;
+}
+
+/* A 900 KiB reply in two fragments, written in odd pieces, arrives intact. */
+static void test_large_reply(void **state)
+{
+	struct fix *f = *state;
+	const size_t words = 900 * 256; /* results: 900 KiB */
+	size_t hdr = 32, total = hdr + 4 * words, i, split = 300001, o;
+	uint8_t *rec = malloc(total), h[4];
+	struct big_worker w = {.c = f->c};
+	struct fcall q;
+	uint32_t sum = 0;
+
+	assert_non_null(rec);
+	srv_set_auto(f->s, false);
+	assert_int_equal(pthread_create(&w.th, NULL, big_worker_main, &w), 0);
+	srv_take(f->s, 1, &q);
+	o = build_reply(rec, q.xid, 0, 0xfeedface);
+	assert_int_equal(o, hdr + 4);
+	for (i = 1; i < words; i++) {
+		put32(rec, hdr + 4 * i, (uint32_t)i * 2654435761u);
+		sum += (uint32_t)i * 2654435761u;
+	}
+	rpc_rm_put_header(h, (uint32_t)split, false);
+	srv_raw(f->s, h, 4);
+	for (o = 0; o < split; o += 70001)
+		srv_raw(f->s, rec + o, split - o < 70001 ? split - o : 70001);
+	rpc_rm_put_header(h, (uint32_t)(total - split), true);
+	srv_raw(f->s, h, 4);
+	srv_raw(f->s, rec + split, total - split);
+	pthread_join(w.th, NULL);
+	assert_int_equal(w.rc, 0);
+	assert_int_equal(w.remaining, 4 * words);
+	assert_int_equal(w.first, 0xfeedface);
+	assert_int_equal(w.sum, sum);
+	free(rec);
+}
+
 /* rpc_clnt_disconnect() fails pending calls; the next call reconnects. */
 static void test_disconnect(void **state)
 {
@@ -1107,6 +1168,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fragmented_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_fails_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
