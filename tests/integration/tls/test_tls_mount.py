@@ -92,3 +92,32 @@ def test_tls_mount_plaintext_port(efs_fuse_bin, ganesha, tls_certs, it_tmp):
     os.mkdir(mp)
     msg = _mount_fails(efs_fuse_bin, ganesha.source, ["tls", "cafile=" + tls_certs.a.ca], mp)
     assert "is it a plaintext NFS port?" in msg, msg
+
+
+def _fsid_opts(front, certs, region):
+    # Connect by address (no DNS), check the certificate against the
+    # file system's DNS name fs-12345678.efs.REGION.amazonaws.com.
+    return ["tls", "cafile=" + certs.a.ca, "mounttargetip=127.0.0.1",
+            "port=%d" % front.port, "region=" + region]
+
+
+def test_tls_mount_fsid_checks_efs_name(tls_front, tls_certs, ganesha, mount_factory):
+    m = mount_factory("fs-12345678:/export",
+                      options=_fsid_opts(tls_front, tls_certs, "us-east-1"))
+    name = "tls-fsid-%d" % os.getpid()
+    data = os.urandom(3 << 20)
+    with open(os.path.join(m.mountpoint, name), "wb") as f:
+        f.write(data)
+    with open(ganesha.server_path(name), "rb") as f:
+        assert f.read() == data
+    os.unlink(os.path.join(m.mountpoint, name))
+    assert m.unmount() == 0
+
+
+def test_tls_mount_fsid_wrong_region_is_name_mismatch(efs_fuse_bin, tls_front, tls_certs,
+                                                      it_tmp):
+    mp = os.path.join(it_tmp, "tls-wrong-name")
+    os.mkdir(mp)
+    msg = _mount_fails(efs_fuse_bin, "fs-12345678:/export",
+                       _fsid_opts(tls_front, tls_certs, "eu-west-1"), mp)
+    assert "does not match fs-12345678.efs.eu-west-1.amazonaws.com" in msg, msg
