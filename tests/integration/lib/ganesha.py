@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -66,7 +67,12 @@ def plugins_dir():
     return os.path.dirname(hits[0])
 
 
-def _accepts(addr, port):
+def _accepts(addr, port, netns=None):
+    if netns:  # connect from inside the namespace
+        code = "import socket,sys;s=socket.socket();s.settimeout(0.5);" \
+               "sys.exit(s.connect_ex((%r,%d)))" % (addr, port)
+        return subprocess.run(netns_cmd(netns, [sys.executable, "-c", code]),
+                              capture_output=True).returncode == 0
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(0.5)
     try:
@@ -75,18 +81,27 @@ def _accepts(addr, port):
         s.close()
 
 
+def netns_cmd(netns, argv):
+    """argv run in network namespace netns (made by `ip netns add`), keeping
+    the mount namespace (unlike `ip netns exec`) so FUSE mounts stay visible."""
+    if not netns:
+        return list(argv)
+    return ["nsenter", "--net=/run/netns/%s" % netns, "--"] + list(argv)
+
+
 class Ganesha:
     """nfs-ganesha serving export_dir as /export on addr:port."""
 
     def __init__(self, state_dir, addr="127.0.0.1", port=None, lease=60,
-                 graceless=True, grace=5, export_dir=None):
+                 graceless=True, grace=5, export_dir=None, netns=None):
         self.state_dir = state_dir
         self.export_dir = export_dir or os.path.join(state_dir, "export")
         self.addr = addr
-        self.port = port or allocate_port(addr)
+        self.port = port or (2049 if netns else allocate_port(addr))
         self.lease = lease
         self.graceless = graceless
         self.grace = grace
+        self.netns = netns
         self.proc = None
         self.log_path = os.path.join(state_dir, "ganesha.log")
         self.conf_path = os.path.join(state_dir, "ganesha.conf")
@@ -127,13 +142,13 @@ class Ganesha:
             f.write(self.render_config())
         open(self.log_path, "w").close()
         out = open(os.path.join(self.state_dir, "ganesha.out"), "ab")
-        self.proc = subprocess.Popen(
-            ["ganesha.nfsd", "-F", "-f", self.conf_path, "-L", self.log_path,
-             "-p", os.path.join(self.state_dir, "ganesha.pid"), "-N", "NIV_EVENT"],
+        self.proc = subprocess.Popen(netns_cmd(self.netns, [
+            "ganesha.nfsd", "-F", "-f", self.conf_path, "-L", self.log_path,
+             "-p", os.path.join(self.state_dir, "ganesha.pid"), "-N", "NIV_EVENT"]),
             stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         out.close()
         deadline = time.monotonic() + timeout
-        while not _accepts(self.addr, self.port):
+        while not _accepts(self.addr, self.port, self.netns):
             if self.proc.poll() is not None:
                 raise RuntimeError("ganesha exited (%s) during start-up:\n%s"
                                    % (self.proc.returncode, self.log()[-3000:]))

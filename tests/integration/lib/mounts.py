@@ -118,7 +118,8 @@ class EfsMount:
     """
 
     def __init__(self, binary, source, mountpoint, options=(), user=None,
-                 foreground=False, debug=False, extra_args=(), stderr_path=None):
+                 foreground=False, debug=False, extra_args=(), stderr_path=None,
+                 netns=None):
         self.binary = binary
         self.source = source
         self.mountpoint = os.path.realpath(mountpoint)
@@ -127,6 +128,7 @@ class EfsMount:
         self.foreground = foreground
         self.debug = debug
         self.extra_args = list(extra_args)
+        self.netns = netns  # network namespace to run the daemon in
         self.stderr_path = stderr_path or (self.mountpoint.rstrip("/") + ".stderr")
         self.proc = None       # foreground: the daemon
         self.pid = None        # the daemon's pid
@@ -142,7 +144,11 @@ class EfsMount:
         if self.debug:
             a.append("-d")
         a += self.extra_args
-        return self.user.cmd(a) if self.user else a
+        if self.user:
+            a = self.user.cmd(a)
+        if self.netns:
+            a = ["nsenter", "--net=/run/netns/%s" % self.netns, "--"] + a
+        return a
 
     def stderr(self):
         try:
