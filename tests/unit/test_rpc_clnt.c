@@ -1026,6 +1026,49 @@ static void test_large_reply(void **state)
 	free(rec);
 }
 
+/* Replies whose header after the xid is random: each call ends, with an errno
+ * from the documented set or 0, and the connection survives them all. */
+static void test_garbage_replies(void **state)
+{
+	struct fix *f = *state;
+	struct done_rec *r = f->r;
+	struct done_slot slots[200];
+	unsigned int seed = 12345, i;
+	struct fcall q;
+
+	srv_set_auto(f->s, false);
+	for (i = 0; i < 200; i++) {
+		uint8_t b[4 + 4 + 64];
+		size_t n = 4 + rand_r(&seed) % 65, k;
+
+		slots[i] = (struct done_slot){r, i};
+		assert_int_equal(async_arg(f->c, &slots[i], i), 0);
+		srv_take(f->s, 1, &q);
+		put32(b, 4, q.xid);
+		for (k = 8; k < 4 + n; k++)
+			b[k] = (uint8_t)rand_r(&seed);
+		if (i % 4 == 0 && n >= 16) /* often a valid REPLY/ACCEPTED prefix */
+			memcpy(b + 8, "\0\0\0\1\0\0\0\0", 8);
+		rpc_rm_put_header(b, (uint32_t)n, true);
+		srv_raw(f->s, b, 4 + n);
+		done_wait(r, i + 1);
+		switch (r->err[i]) {
+		case 0:
+		case -EBADMSG:
+		case -EPROTONOSUPPORT:
+		case -EIO:
+		case -EACCES:
+			break;
+		default:
+			fail_msg("garbage reply %u gave %d", i, r->err[i]);
+		}
+	}
+	pthread_mutex_lock(&f->s->lock);
+	assert_int_equal(f->s->conns, 1);
+	pthread_mutex_unlock(&f->s->lock);
+	assert_false(r->twice);
+}
+
 /* rpc_clnt_disconnect() fails pending calls; the next call reconnects. */
 static void test_disconnect(void **state)
 {
@@ -1169,6 +1212,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_fails_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
