@@ -61,6 +61,8 @@ void efs_inode_table_fini(struct efs_fs *fs)
 {
 	size_t i;
 
+	efs_log(EFS_LOG_DEBUG, "inode table: %llu inodes still looked up at unmount",
+		(unsigned long long)fs->ninodes);
 	if (fs->hash) {
 		for (i = 0; i < (size_t)1 << EFS_INODE_HASH_BITS; i++) {
 			struct efs_inode *in = fs->hash[i], *next;
