@@ -1,0 +1,419 @@
+/*
+ * readahead.c - sequential prefetch for one open file; see
+ * include/cache/readahead.h.  Segments are rsize bytes, aligned.  The
+ * segment a reader needs right now is loaded by the reader itself (no queue
+ * latency); the ones ahead of it are loaded by the pool's workers.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cache/readahead.h"
+
+enum seg_state { SEG_FREE, SEG_LOADING, SEG_READY, SEG_FAILED };
+
+struct ra_seg {
+	enum seg_state state;
+	uint64_t off;
+	uint32_t len;
+	bool eof;
+	int err;
+	unsigned int gen;
+	uint8_t *data;
+};
+
+struct ra_file {
+	struct ra_pool *pool;
+	struct nfs4_fh fh;
+	struct nfs4_stateid sid;
+	pthread_mutex_t lock; /* protects everything below */
+	pthread_cond_t cv;
+	struct rpc_cred cred; /* the last reader's */
+	struct ra_seg seg[RA_MAX_SEGMENTS];
+	uint64_t next_off;
+	unsigned int window;
+	unsigned int loading;
+	unsigned int gen;
+	uint64_t eof_off; /* UINT64_MAX until a READ saw end of file */
+};
+
+struct ra_job {
+	struct ra_file *f;
+	unsigned int slot, gen;
+	struct ra_job *next;
+};
+
+struct ra_pool {
+	struct nfs4_client *c;
+	uint32_t segsize;
+	size_t cap, used; /* bytes of segment buffers (under lock) */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct ra_job *head, *tail;
+	pthread_t *threads;
+	unsigned int nthreads;
+	bool stopping;
+};
+
+/* Fill one segment from the server: loops over short reads until EOF. */
+static int load(struct ra_pool *p, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		const struct nfs4_stateid *sid, uint64_t off, uint8_t *buf, uint32_t *len,
+		bool *eof)
+{
+	uint32_t have = 0, got;
+	bool e = false;
+	int rc = 0;
+
+	while (have < p->segsize && !e) {
+		rc = nfs4_read(p->c, cr, fh, sid, off + have, p->segsize - have, buf + have, &got,
+			       &e);
+		if (rc)
+			break;
+		if (got == 0)
+			e = true;
+		have += got;
+	}
+	*len = have;
+	*eof = e;
+	return rc;
+}
+
+static void seg_settle(struct ra_file *f, unsigned int slot, unsigned int gen, int rc,
+		       uint32_t len, bool eof)
+{
+	struct ra_seg *s = &f->seg[slot];
+
+	if (s->gen != gen || s->state != SEG_LOADING)
+		return;
+	s->state = rc ? SEG_FAILED : SEG_READY;
+	s->err = rc;
+	s->len = len;
+	s->eof = eof;
+	if (!rc && eof && s->off + len < f->eof_off)
+		f->eof_off = s->off + len;
+}
+
+static void *worker_main(void *arg)
+{
+	struct ra_pool *p = arg;
+	struct ra_job *j;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->head && !p->stopping)
+			pthread_cond_wait(&p->cv, &p->lock);
+		if (!p->head)
+			break;
+		j = p->head;
+		p->head = j->next;
+		if (!p->head)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->lock);
+
+		struct ra_file *f = j->f;
+		struct rpc_cred cr;
+		struct ra_seg *s = &f->seg[j->slot];
+		uint64_t off;
+		uint8_t *data;
+		uint32_t len = 0;
+		bool eof = false;
+		int rc = 0;
+
+		pthread_mutex_lock(&f->lock);
+		cr = f->cred;
+		off = s->off;
+		data = s->data;
+		pthread_mutex_unlock(&f->lock);
+		/* The buffer stays allocated while the slot is LOADING. */
+		rc = load(p, &cr, &f->fh, &f->sid, off, data, &len, &eof);
+		pthread_mutex_lock(&f->lock);
+		seg_settle(f, j->slot, j->gen, rc, len, eof);
+		f->loading--;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->lock);
+		free(j);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers)
+{
+	struct ra_pool *p = calloc(1, sizeof(*p));
+	unsigned int i;
+
+	if (!p)
+		return NULL;
+	p->c = c;
+	p->segsize = nfs4_client_rsize(c);
+	p->cap = cap;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->threads = calloc(workers ? workers : 1, sizeof(*p->threads));
+	if (!p->threads) {
+		free(p);
+		return NULL;
+	}
+	for (i = 0; i < (workers ? workers : 1); i++) {
+		if (pthread_create(&p->threads[i], NULL, worker_main, p))
+			break;
+		p->nthreads++;
+	}
+	return p;
+}
+
+void ra_pool_free(struct ra_pool *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+struct ra_file *ra_file_new(struct ra_pool *p, const struct nfs4_fh *fh,
+			    const struct nfs4_stateid *sid)
+{
+	struct ra_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->pool = p;
+	f->fh = *fh;
+	if (sid)
+		f->sid = *sid;
+	f->eof_off = UINT64_MAX;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	return f;
+}
+
+/* Release a READY/FAILED slot's buffer; f->lock held. */
+static void seg_drop(struct ra_file *f, struct ra_seg *s)
+{
+	struct ra_pool *p = f->pool;
+
+	if (s->state == SEG_FREE || s->state == SEG_LOADING)
+		return;
+	free(s->data);
+	s->data = NULL;
+	s->state = SEG_FREE;
+	pthread_mutex_lock(&p->lock);
+	p->used -= p->segsize;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void ra_file_invalidate(struct ra_file *f)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&f->lock);
+	f->gen++;
+	for (i = 0; i < RA_MAX_SEGMENTS; i++)
+		seg_drop(f, &f->seg[i]);
+	f->eof_off = UINT64_MAX;
+	f->window = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void ra_file_free(struct ra_file *f)
+{
+	unsigned int i;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	while (f->loading)
+		pthread_cond_wait(&f->cv, &f->lock);
+	for (i = 0; i < RA_MAX_SEGMENTS; i++) {
+		if (f->seg[i].state == SEG_LOADING)
+			f->seg[i].state = SEG_READY; /* settled by nobody: free below */
+		seg_drop(f, &f->seg[i]);
+	}
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
+static struct ra_seg *seg_find(struct ra_file *f, uint64_t off)
+{
+	unsigned int i;
+
+	for (i = 0; i < RA_MAX_SEGMENTS; i++)
+		if (f->seg[i].state != SEG_FREE && f->seg[i].off == off &&
+		    f->seg[i].gen == f->gen)
+			return &f->seg[i];
+	return NULL;
+}
+
+/*
+ * Claim a slot for offset off: a free one, else a settled one wholly
+ * behind `behind`.  must: allocate even past the pool cap (the reader's
+ * own segment).  f->lock held.
+ */
+static struct ra_seg *seg_claim(struct ra_file *f, uint64_t off, uint64_t behind, bool must)
+{
+	struct ra_pool *p = f->pool;
+	struct ra_seg *s = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RA_MAX_SEGMENTS && !s; i++)
+		if (f->seg[i].state == SEG_FREE)
+			s = &f->seg[i];
+	for (i = 0; i < RA_MAX_SEGMENTS && !s; i++)
+		if ((f->seg[i].state == SEG_READY || f->seg[i].state == SEG_FAILED) &&
+		    (f->seg[i].off + p->segsize <= behind || f->seg[i].gen != f->gen)) {
+			seg_drop(f, &f->seg[i]);
+			s = &f->seg[i];
+		}
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	if (!must && p->used + p->segsize > p->cap) {
+		pthread_mutex_unlock(&p->lock);
+		return NULL;
+	}
+	p->used += p->segsize;
+	pthread_mutex_unlock(&p->lock);
+	s->data = malloc(p->segsize);
+	if (!s->data) {
+		pthread_mutex_lock(&p->lock);
+		p->used -= p->segsize;
+		pthread_mutex_unlock(&p->lock);
+		return NULL;
+	}
+	s->state = SEG_LOADING;
+	s->off = off;
+	s->len = 0;
+	s->eof = false;
+	s->err = 0;
+	s->gen = f->gen;
+	return s;
+}
+
+static void prefetch(struct ra_file *f, uint64_t from)
+{
+	struct ra_pool *p = f->pool;
+	uint64_t off = from - from % p->segsize;
+	unsigned int k;
+
+	for (k = 0; k < f->window; k++, off += p->segsize) {
+		struct ra_seg *s;
+		struct ra_job *j;
+
+		if (off >= f->eof_off)
+			break;
+		if (seg_find(f, off))
+			continue;
+		s = seg_claim(f, off, from - from % p->segsize, false);
+		if (!s)
+			break;
+		j = calloc(1, sizeof(*j));
+		if (!j) {
+			s->state = SEG_READY; /* nothing loaded: give it back */
+			seg_drop(f, s);
+			break;
+		}
+		j->f = f;
+		j->slot = (unsigned int)(s - f->seg);
+		j->gen = s->gen;
+		f->loading++;
+		pthread_mutex_lock(&p->lock);
+		if (p->tail)
+			p->tail->next = j;
+		else
+			p->head = j;
+		p->tail = j;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size,
+		 void *buf, size_t *got)
+{
+	struct ra_pool *p = f->pool;
+	uint64_t pos = off, end = off + size;
+	uint8_t *dst = buf;
+	int rc = 0;
+
+	*got = 0;
+	pthread_mutex_lock(&f->lock);
+	f->cred = *cr;
+	if (off == f->next_off || seg_find(f, off - off % p->segsize))
+		f->window = f->window ? (f->window * 2 > RA_MAX_SEGMENTS - 1 ? RA_MAX_SEGMENTS - 1
+									 : f->window * 2)
+				      : 2;
+	else
+		f->window = 0;
+	f->next_off = end;
+
+	while (pos < end) {
+		uint64_t segoff = pos - pos % p->segsize;
+		struct ra_seg *s = seg_find(f, segoff);
+		uint32_t in, n;
+
+		if (pos >= f->eof_off)
+			break;
+		if (!s) {
+			unsigned int gen;
+
+			s = seg_claim(f, segoff, segoff, true);
+			if (!s) {
+				/* Every slot busy: wait for one to settle. */
+				pthread_cond_wait(&f->cv, &f->lock);
+				continue;
+			}
+			gen = s->gen;
+			f->loading++;
+			pthread_mutex_unlock(&f->lock);
+			{
+				uint32_t len = 0;
+				bool eof = false;
+				int lrc = load(p, cr, &f->fh, &f->sid, segoff, s->data, &len, &eof);
+
+				pthread_mutex_lock(&f->lock);
+				seg_settle(f, (unsigned int)(s - f->seg), gen, lrc, len, eof);
+			}
+			f->loading--;
+			pthread_cond_broadcast(&f->cv);
+			continue;
+		}
+		if (s->state == SEG_LOADING) {
+			pthread_cond_wait(&f->cv, &f->lock);
+			continue;
+		}
+		if (s->state == SEG_FAILED) {
+			rc = s->err;
+			seg_drop(f, s);
+			break;
+		}
+		in = (uint32_t)(pos - segoff);
+		if (in >= s->len)
+			break; /* end of file inside this segment */
+		n = s->len - in;
+		if (n > end - pos)
+			n = (uint32_t)(end - pos);
+		memcpy(dst, s->data + in, n);
+		dst += n;
+		pos += n;
+		if (s->len < p->segsize && pos >= segoff + s->len)
+			break;
+	}
+	*got = pos - off;
+	if (f->window && !rc)
+		prefetch(f, end);
+	pthread_mutex_unlock(&f->lock);
+	return *got ? 0 : rc;
+}
