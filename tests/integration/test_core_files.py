@@ -248,14 +248,22 @@ def _renameat2(old, new, flags):
     return 0 if r == 0 else ctypes.get_errno()
 
 
-@pytest.mark.parametrize("flags", [RENAME_NOREPLACE, RENAME_EXCHANGE])
-def test_renameat2_flags_einval(work, flags):
+def test_renameat2_flags_einval(work):
+    """NFSv4 has no atomic no-replace or exchange: renameat2 with those flags
+    fails with EINVAL once the VFS's own checks pass, and changes nothing."""
     write(work.m("one"), b"1")
     write(work.m("two"), b"2")
-    assert _renameat2(work.m("one"), work.m("two"), flags) == errno.EINVAL
-    assert _renameat2(work.m("one"), work.m("three"), flags) == errno.EINVAL
+    # what the VFS answers before asking the file system
+    assert _renameat2(work.m("one"), work.m("two"), RENAME_NOREPLACE) == errno.EEXIST
+    assert _renameat2(work.m("one"), work.m("three"), RENAME_EXCHANGE) == errno.ENOENT
+    # what efs-fuse answers
+    assert _renameat2(work.m("one"), work.m("three"), RENAME_NOREPLACE) == errno.EINVAL
+    assert _renameat2(work.m("one"), work.m("two"), RENAME_EXCHANGE) == errno.EINVAL
     assert read(work.m("one")) == b"1" and read(work.m("two")) == b"2"
     assert not os.path.exists(work.m("three"))
+    assert sorted(os.listdir(work.srv)) == ["one", "two"]
+    os.rename(work.m("one"), work.m("three"))  # plain rename still works
+    assert read(work.m("three")) == b"1"
 
 
 def test_10000_entry_directory(work):
