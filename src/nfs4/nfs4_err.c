@@ -25,7 +25,10 @@ struct nfs4_err_ent {
 	const char *name;
 };
 
-#define E(s, e) {s, e, #s}
+#define E(s, e)          \
+	{                \
+		s, e, #s \
+	}
 
 /* Sorted by status (the enum order), looked up by binary search. */
 static const struct nfs4_err_ent nfs4_errtbl[] = {

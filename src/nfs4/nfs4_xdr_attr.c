@@ -19,12 +19,12 @@
 #define W0(a) ((a) < 32 ? B(a) : 0u)
 #define W1(a) ((a) >= 32 && (a) < 64 ? B(a) : 0u)
 
-#define STAT_W0                                                                                    \
-	(W0(FATTR4_TYPE) | W0(FATTR4_CHANGE) | W0(FATTR4_SIZE) | W0(FATTR4_FSID) |                 \
+#define STAT_W0                                                                    \
+	(W0(FATTR4_TYPE) | W0(FATTR4_CHANGE) | W0(FATTR4_SIZE) | W0(FATTR4_FSID) | \
 	 W0(FATTR4_FILEID))
-#define STAT_W1                                                                                    \
-	(W1(FATTR4_MODE) | W1(FATTR4_NUMLINKS) | W1(FATTR4_OWNER) | W1(FATTR4_OWNER_GROUP) |       \
-	 W1(FATTR4_RAWDEV) | W1(FATTR4_SPACE_USED) | W1(FATTR4_TIME_ACCESS) |                      \
+#define STAT_W1                                                                              \
+	(W1(FATTR4_MODE) | W1(FATTR4_NUMLINKS) | W1(FATTR4_OWNER) | W1(FATTR4_OWNER_GROUP) | \
+	 W1(FATTR4_RAWDEV) | W1(FATTR4_SPACE_USED) | W1(FATTR4_TIME_ACCESS) |                \
 	 W1(FATTR4_TIME_METADATA) | W1(FATTR4_TIME_MODIFY))
 
 const struct nfs4_bitmap nfs4_bitmap_stat = {{STAT_W0, STAT_W1, 0}};

@@ -26,9 +26,8 @@ static int dec_denied(struct xdr *x, struct nfs4_lock_denied *d)
 {
 	const uint8_t *p;
 
-	if (xdr_get_u64(x, &d->offset) || xdr_get_u64(x, &d->length) ||
-	    xdr_get_u32(x, &d->type) || xdr_get_u64(x, &d->clientid) ||
-	    xdr_get_opaque(x, &p, &d->owner_len, NFS4_OPAQUE_LIMIT))
+	if (xdr_get_u64(x, &d->offset) || xdr_get_u64(x, &d->length) || xdr_get_u32(x, &d->type) ||
+	    xdr_get_u64(x, &d->clientid) || xdr_get_opaque(x, &p, &d->owner_len, NFS4_OPAQUE_LIMIT))
 		return -EBADMSG;
 	return 0;
 }
@@ -53,8 +52,8 @@ int nfs4_enc_lock(struct xdr *x, const struct nfs4_lock_args *a)
 	if (a->new_lock_owner && bad_owner(&a->owner))
 		return -EINVAL;
 	if (nfs4_xdr_enc_op(x, OP_LOCK) || xdr_put_u32(x, a->locktype) ||
-	    xdr_put_bool(x, a->reclaim) || xdr_put_u64(x, a->offset) ||
-	    xdr_put_u64(x, a->length) || xdr_put_bool(x, a->new_lock_owner))
+	    xdr_put_bool(x, a->reclaim) || xdr_put_u64(x, a->offset) || xdr_put_u64(x, a->length) ||
+	    xdr_put_bool(x, a->new_lock_owner))
 		return -EMSGSIZE;
 	if (a->new_lock_owner) {
 		/* open_to_lock_owner4: open_seqid, open_stateid, lock_seqid, lock_owner */

@@ -9,11 +9,11 @@
 #include "nfs4_xdr_int.h"
 
 /* limit_by4 (nfs_space_limit4) */
-#define NFS_LIMIT_SIZE   1
+#define NFS_LIMIT_SIZE	 1
 #define NFS_LIMIT_BLOCKS 2
 /* why_no_delegation4 arms that carry a bool */
 #define WND4_CONTENTION 1
-#define WND4_RESOURCE   2
+#define WND4_RESOURCE	2
 
 static int enc_void(struct xdr *x, uint32_t op)
 {
@@ -253,8 +253,7 @@ int nfs4_dec_getattr(struct xdr *x, struct nfs4_attr *a)
 
 int nfs4_enc_setattr(struct xdr *x, const struct nfs4_stateid *sid, const struct nfs4_sattr *sa)
 {
-	if (nfs4_xdr_enc_op(x, OP_SETATTR) || nfs4_xdr_enc_stateid(x, sid) ||
-	    nfs4_enc_fattr(x, sa))
+	if (nfs4_xdr_enc_op(x, OP_SETATTR) || nfs4_xdr_enc_stateid(x, sid) || nfs4_enc_fattr(x, sa))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -444,8 +443,8 @@ int nfs4_dec_free_stateid(struct xdr *x)
 
 int nfs4_enc_read(struct xdr *x, const struct nfs4_stateid *sid, uint64_t offset, uint32_t count)
 {
-	if (nfs4_xdr_enc_op(x, OP_READ) || nfs4_xdr_enc_stateid(x, sid) ||
-	    xdr_put_u64(x, offset) || xdr_put_u32(x, count))
+	if (nfs4_xdr_enc_op(x, OP_READ) || nfs4_xdr_enc_stateid(x, sid) || xdr_put_u64(x, offset) ||
+	    xdr_put_u32(x, count))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -516,8 +515,8 @@ int nfs4_enc_readdir(struct xdr *x, uint64_t cookie, const uint8_t verf[NFS4_VER
 	static const uint8_t zero[NFS4_VERIFIER_SIZE];
 
 	if (nfs4_xdr_enc_op(x, OP_READDIR) || xdr_put_u64(x, cookie) ||
-	    xdr_put_fixed(x, verf ? verf : zero, NFS4_VERIFIER_SIZE) ||
-	    xdr_put_u32(x, dircount) || xdr_put_u32(x, maxcount) || nfs4_enc_bitmap(x, bm))
+	    xdr_put_fixed(x, verf ? verf : zero, NFS4_VERIFIER_SIZE) || xdr_put_u32(x, dircount) ||
+	    xdr_put_u32(x, maxcount) || nfs4_enc_bitmap(x, bm))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -11,7 +11,7 @@
 
 /* state_protect_how4 */
 #define SP4_MACH_CRED 1
-#define SP4_SSV       2
+#define SP4_SSV	      2
 /* callback_sec_parms4 flavour */
 #define NFS4_AUTH_SYS 1
 
@@ -58,10 +58,9 @@ int nfs4_dec_sequence(struct xdr *x, struct nfs4_sequence_res *r)
 	rc = nfs4_xdr_dec_op(x, OP_SEQUENCE);
 	if (rc)
 		return rc;
-	if (xdr_get_fixed_copy(x, r->sessionid, NFS4_SESSIONID_SIZE) ||
-	    xdr_get_u32(x, &r->seqid) || xdr_get_u32(x, &r->slotid) ||
-	    xdr_get_u32(x, &r->highest_slotid) || xdr_get_u32(x, &r->target_highest_slotid) ||
-	    xdr_get_u32(x, &r->status_flags))
+	if (xdr_get_fixed_copy(x, r->sessionid, NFS4_SESSIONID_SIZE) || xdr_get_u32(x, &r->seqid) ||
+	    xdr_get_u32(x, &r->slotid) || xdr_get_u32(x, &r->highest_slotid) ||
+	    xdr_get_u32(x, &r->target_highest_slotid) || xdr_get_u32(x, &r->status_flags))
 		return -EBADMSG;
 	return 0;
 }
@@ -80,9 +79,9 @@ int nfs4_enc_exchange_id(struct xdr *x, const struct nfs4_exchange_id_args *a)
 	    xdr_put_opaque(x, a->owner, a->owner_len) || xdr_put_u32(x, a->flags) ||
 	    xdr_put_u32(x, SP4_NONE) || xdr_put_u32(x, impl ? 1 : 0))
 		return -EMSGSIZE;
-	if (impl && (xdr_put_string(x, a->impl_domain ? a->impl_domain : "") ||
-		     xdr_put_string(x, a->impl_name ? a->impl_name : "") ||
-		     nfs4_xdr_enc_time(x, &zero)))
+	if (impl &&
+	    (xdr_put_string(x, a->impl_domain ? a->impl_domain : "") ||
+	     xdr_put_string(x, a->impl_name ? a->impl_name : "") || nfs4_xdr_enc_time(x, &zero)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -169,9 +168,8 @@ int nfs4_dec_create_session(struct xdr *x, struct nfs4_create_session_res *r)
 	rc = nfs4_xdr_dec_op(x, OP_CREATE_SESSION);
 	if (rc)
 		return rc;
-	if (xdr_get_fixed_copy(x, r->sessionid, NFS4_SESSIONID_SIZE) ||
-	    xdr_get_u32(x, &r->seqid) || xdr_get_u32(x, &r->flags) || dec_channel(x, &r->fore) ||
-	    dec_channel(x, &r->back))
+	if (xdr_get_fixed_copy(x, r->sessionid, NFS4_SESSIONID_SIZE) || xdr_get_u32(x, &r->seqid) ||
+	    xdr_get_u32(x, &r->flags) || dec_channel(x, &r->fore) || dec_channel(x, &r->back))
 		return -EBADMSG;
 	return 0;
 }

@@ -126,38 +126,36 @@ static void test_bitmap_decode(void **state)
 /* ---- fattr4 decode ---- */
 
 /* Every attribute nfs4_bitmap_readdir asks for, as a server sends them. */
-VEC(all_stat,
-    U32(2), U32(0x0018091a), U32(0x0030a23a),   /* bitmap4 */
-    U32(140),                                    /* attrlist4 length */
-    U32(1),                                      /*  1 type NF4REG */
-    U64(0x1122334455667788ull),                  /*  3 change */
-    U64(4097),                                   /*  4 size */
-    U64(1), U64(2),                              /*  8 fsid major, minor */
-    U32(0),                                      /* 11 rdattr_error NFS4_OK */
-    U32(3), 9, 8, 7, 0,                          /* 19 filehandle */
-    U64(0xfedcba9876543210ull),                  /* 20 fileid */
-    U32(0104755),                                /* 33 mode (type bits dropped) */
-    U32(2),                                      /* 35 numlinks */
-    U32(4), '1', '0', '0', '0',                  /* 36 owner "1000" */
+VEC(all_stat, U32(2), U32(0x0018091a), U32(0x0030a23a), /* bitmap4 */
+    U32(140),						/* attrlist4 length */
+    U32(1),						/*  1 type NF4REG */
+    U64(0x1122334455667788ull),				/*  3 change */
+    U64(4097),						/*  4 size */
+    U64(1), U64(2),					/*  8 fsid major, minor */
+    U32(0),						/* 11 rdattr_error NFS4_OK */
+    U32(3), 9, 8, 7, 0,					/* 19 filehandle */
+    U64(0xfedcba9876543210ull),				/* 20 fileid */
+    U32(0104755),					/* 33 mode (type bits dropped) */
+    U32(2),						/* 35 numlinks */
+    U32(4), '1', '0', '0', '0',				/* 36 owner "1000" */
     U32(11), 's', 't', 'a', 'f', 'f', '@', 'l', 'o', 'c', 'a', 'l', 0, /* 37 group */
-    U32(8), U32(1),                              /* 41 rawdev */
-    U64(8192),                                   /* 45 space_used */
-    U64(1700000000), U32(1),                     /* 47 time_access */
-    U64(1700000001), U32(2),                     /* 52 time_metadata */
-    U64(0xfffffffffffffffbull), U32(999999999)); /* 53 time_modify: -5 s */
+    U32(8), U32(1),						       /* 41 rawdev */
+    U64(8192),							       /* 45 space_used */
+    U64(1700000000), U32(1),					       /* 47 time_access */
+    U64(1700000001), U32(2),					       /* 52 time_metadata */
+    U64(0xfffffffffffffffbull), U32(999999999));		       /* 53 time_modify: -5 s */
 
 static void test_fattr_all_stat(void **state)
 {
-	const uint64_t want = NFS4_ATTR_BIT(FATTR4_TYPE) | NFS4_ATTR_BIT(FATTR4_CHANGE) |
-			      NFS4_ATTR_BIT(FATTR4_SIZE) | NFS4_ATTR_BIT(FATTR4_FSID) |
-			      NFS4_ATTR_BIT(FATTR4_RDATTR_ERROR) |
-			      NFS4_ATTR_BIT(FATTR4_FILEHANDLE) | NFS4_ATTR_BIT(FATTR4_FILEID) |
-			      NFS4_ATTR_BIT(FATTR4_MODE) | NFS4_ATTR_BIT(FATTR4_NUMLINKS) |
-			      NFS4_ATTR_BIT(FATTR4_OWNER) | NFS4_ATTR_BIT(FATTR4_OWNER_GROUP) |
-			      NFS4_ATTR_BIT(FATTR4_RAWDEV) | NFS4_ATTR_BIT(FATTR4_SPACE_USED) |
-			      NFS4_ATTR_BIT(FATTR4_TIME_ACCESS) |
-			      NFS4_ATTR_BIT(FATTR4_TIME_METADATA) |
-			      NFS4_ATTR_BIT(FATTR4_TIME_MODIFY);
+	const uint64_t want =
+		NFS4_ATTR_BIT(FATTR4_TYPE) | NFS4_ATTR_BIT(FATTR4_CHANGE) |
+		NFS4_ATTR_BIT(FATTR4_SIZE) | NFS4_ATTR_BIT(FATTR4_FSID) |
+		NFS4_ATTR_BIT(FATTR4_RDATTR_ERROR) | NFS4_ATTR_BIT(FATTR4_FILEHANDLE) |
+		NFS4_ATTR_BIT(FATTR4_FILEID) | NFS4_ATTR_BIT(FATTR4_MODE) |
+		NFS4_ATTR_BIT(FATTR4_NUMLINKS) | NFS4_ATTR_BIT(FATTR4_OWNER) |
+		NFS4_ATTR_BIT(FATTR4_OWNER_GROUP) | NFS4_ATTR_BIT(FATTR4_RAWDEV) |
+		NFS4_ATTR_BIT(FATTR4_SPACE_USED) | NFS4_ATTR_BIT(FATTR4_TIME_ACCESS) |
+		NFS4_ATTR_BIT(FATTR4_TIME_METADATA) | NFS4_ATTR_BIT(FATTR4_TIME_MODIFY);
 	struct xdr x;
 
 	(void)state;
@@ -208,14 +206,13 @@ static void test_fattr_short_attrlist(void **state)
 
 static void test_fattr_fsinfo_statfs(void **state)
 {
-	VEC(body,
-	    U32(2), U32(0xffffffff), U32(0x00ffffff), /*  0 supported_attrs (skipped) */
-	    U32(0),                                   /*  2 fh_expire_type (skipped) */
-	    U32(90),                                  /* 10 lease_time */
-	    U64(1000), U64(2000), U64(3000),          /* 21-23 files avail/free/total */
-	    U32(255),                                 /* 29 maxname */
-	    U64(1048576), U64(2097152),               /* 30 maxread, 31 maxwrite */
-	    U64(10), U64(20), U64(30));               /* 42-44 space avail/free/total */
+	VEC(body, U32(2), U32(0xffffffff), U32(0x00ffffff), /*  0 supported_attrs (skipped) */
+	    U32(0),					    /*  2 fh_expire_type (skipped) */
+	    U32(90),					    /* 10 lease_time */
+	    U64(1000), U64(2000), U64(3000),		    /* 21-23 files avail/free/total */
+	    U32(255),					    /* 29 maxname */
+	    U64(1048576), U64(2097152),			    /* 30 maxread, 31 maxwrite */
+	    U64(10), U64(20), U64(30));			    /* 42-44 space avail/free/total */
 	const uint32_t w[2] = {0xe0e00405, 0x1c00};
 
 	(void)state;
@@ -239,36 +236,34 @@ static void test_fattr_fsinfo_statfs(void **state)
 /* Attributes of known size that we do not keep are skipped exactly. */
 static void test_fattr_skip_known(void **state)
 {
-	VEC(body,
-	    U32(1), U32(1), U32(0), U32(0),           /* 5,6,7,9 bools */
-	    U32(1), U32(0), U32(0), U32(0x1f),        /* 12 acl: one nfsace4 */
+	VEC(body, U32(1), U32(1), U32(0), U32(0), /* 5,6,7,9 bools */
+	    U32(1), U32(0), U32(0), U32(0x1f),	  /* 12 acl: one nfsace4 */
 	    U32(9), 'E', 'V', 'E', 'R', 'Y', 'O', 'N', 'E', '@', 0, 0, 0,
-	    U32(3),                                   /* 13 aclsupport */
-	    U32(1), U32(0), U32(1), U32(1),           /* 15-18 bools */
-	    U64(42),                                  /* 20 fileid */
-	    U32(1), U32(3), 'e', 'f', 's', 0,         /* 24 fs_locations: fs_root */
+	    U32(3),						/* 13 aclsupport */
+	    U32(1), U32(0), U32(1), U32(1),			/* 15-18 bools */
+	    U64(42),						/* 20 fileid */
+	    U32(1), U32(3), 'e', 'f', 's', 0,			/* 24 fs_locations: fs_root */
 	    U32(1), U32(1), U32(4), 'h', 'o', 's', 't', U32(0), /* one location */
-	    U32(1),                                   /* 26 homogeneous */
-	    U64(0xffffffffffffffffull),               /* 27 maxfilesize */
-	    U32(32000),                               /* 28 maxlink */
-	    U32(4), 't', 'e', 'x', 't',               /* 32 mimetype */
-	    U32(0644),                                /* 33 mode */
-	    U32(1),                                   /* 34 no_trunc */
-	    U64(1), U64(2), U64(3),                   /* 38-40 quota */
-	    U32(0),                                   /* 46 system */
-	    U64(1), U32(0), U64(2), U32(0),           /* 49 time_backup, 50 time_create */
-	    U64(0), U32(1),                           /* 51 time_delta */
-	    U64(5), U32(6),                           /* 53 time_modify */
-	    U64(99),                                  /* 55 mounted_on_fileid */
-	    U64(0), U32(0),                           /* 56 dir_notif_delay */
-	    U32(1), U32(0x12));                       /* 75 suppattr_exclcreat */
+	    U32(1),						/* 26 homogeneous */
+	    U64(0xffffffffffffffffull),				/* 27 maxfilesize */
+	    U32(32000),						/* 28 maxlink */
+	    U32(4), 't', 'e', 'x', 't',				/* 32 mimetype */
+	    U32(0644),						/* 33 mode */
+	    U32(1),						/* 34 no_trunc */
+	    U64(1), U64(2), U64(3),				/* 38-40 quota */
+	    U32(0),						/* 46 system */
+	    U64(1), U32(0), U64(2), U32(0),			/* 49 time_backup, 50 time_create */
+	    U64(0), U32(1),					/* 51 time_delta */
+	    U64(5), U32(6),					/* 53 time_modify */
+	    U64(99),						/* 55 mounted_on_fileid */
+	    U64(0), U32(0),					/* 56 dir_notif_delay */
+	    U32(1), U32(0x12));					/* 75 suppattr_exclcreat */
 	const uint32_t w[3] = {
 		(1u << 5) | (1u << 6) | (1u << 7) | (1u << 9) | (1u << 12) | (1u << 13) |
 			(1u << 15) | (1u << 16) | (1u << 17) | (1u << 18) | (1u << 20) |
 			(1u << 24) | (1u << 26) | (1u << 27) | (1u << 28),
-		(1u << 0) | (1u << 1) | (1u << 2) | (1u << 6) | (1u << 7) | (1u << 8) |
-			(1u << 14) | (1u << 17) | (1u << 18) | (1u << 19) | (1u << 21) |
-			(1u << 23) | (1u << 24),
+		(1u << 0) | (1u << 1) | (1u << 2) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 14) |
+			(1u << 17) | (1u << 18) | (1u << 19) | (1u << 21) | (1u << 23) | (1u << 24),
 		1u << 11};
 
 	(void)state;
@@ -286,8 +281,8 @@ static void test_fattr_skip_known(void **state)
 /* The first attribute of unknown size ends decoding; the rest is ignored. */
 static void test_fattr_unknown_stops(void **state)
 {
-	VEC(body, U64(77),                    /* 4 size */
-	    0xde, 0xad, 0xbe, 0xef, 0x01);    /* 61 fs_status, 65 ...: not parsed */
+	VEC(body, U64(77),		   /* 4 size */
+	    0xde, 0xad, 0xbe, 0xef, 0x01); /* 61 fs_status, 65 ...: not parsed */
 	const uint32_t w[3] = {1u << 4, 1u << (61 - 32), 1u << (65 - 64)};
 	const uint32_t w5[5] = {1u << 4, 0, 0, 0xffffffff, 0xffffffff}; /* words 3, 4 ignored */
 	uint8_t buf[128];
@@ -413,16 +408,34 @@ static int e_now_wins(struct xdr *x)
 static void test_fattr_encode(void **state)
 {
 	static const uint8_t full[] = {
-		U32(2),                                /* bitmap words */
-		U32(1u << 4),                          /* SIZE */
-		U32(0x00410032),                       /* MODE, OWNER, OWNER_GROUP, *_SET */
-		U32(56),                               /* attrlist length */
-		U64(0),                                /* size */
-		U32(07777),                            /* mode */
-		U32(1), '0', 0, 0, 0,                  /* owner "0" */
-		U32(10), '4', '2', '9', '4', '9', '6', '7', '2', '9', '5', 0, 0, /* group */
-		U32(0),                                /* atime: SET_TO_SERVER_TIME4 */
-		U32(1), U64(1), U32(2),                /* mtime: SET_TO_CLIENT_TIME4 {1, 2} */
+		U32(2),		 /* bitmap words */
+		U32(1u << 4),	 /* SIZE */
+		U32(0x00410032), /* MODE, OWNER, OWNER_GROUP, *_SET */
+		U32(56),	 /* attrlist length */
+		U64(0),		 /* size */
+		U32(07777),	 /* mode */
+		U32(1),
+		'0',
+		0,
+		0,
+		0, /* owner "0" */
+		U32(10),
+		'4',
+		'2',
+		'9',
+		'4',
+		'9',
+		'6',
+		'7',
+		'2',
+		'9',
+		'5',
+		0,
+		0,	/* group */
+		U32(0), /* atime: SET_TO_SERVER_TIME4 */
+		U32(1),
+		U64(1),
+		U32(2), /* mtime: SET_TO_CLIENT_TIME4 {1, 2} */
 	};
 	static const uint8_t empty[] = {U32(0), U32(0)};
 	static const uint8_t size[] = {U32(1), U32(1u << 4), U32(8), U64(0x0102030405060708ull)};
@@ -438,8 +451,7 @@ static void test_fattr_encode(void **state)
 /* What we encode, we decode (owner strings back to numbers). */
 static void test_fattr_roundtrip(void **state)
 {
-	struct nfs4_sattr sa = {.set = NFS4_SET_SIZE | NFS4_SET_MODE | NFS4_SET_UID |
-				       NFS4_SET_GID,
+	struct nfs4_sattr sa = {.set = NFS4_SET_SIZE | NFS4_SET_MODE | NFS4_SET_UID | NFS4_SET_GID,
 				.mode = 0640,
 				.uid = 1234,
 				.gid = 99,

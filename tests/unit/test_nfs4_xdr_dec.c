@@ -207,9 +207,9 @@ static int d_locku(struct xdr *x)
 
 static void test_compound_hdr(void **state)
 {
-	VEC(ok, U32(10008),            /* status NFS4ERR_DELAY */
-	    U32(3), 'a', 'b', 'c', 0,  /* tag */
-	    U32(2));                   /* resarray count */
+	VEC(ok, U32(10008),	      /* status NFS4ERR_DELAY */
+	    U32(3), 'a', 'b', 'c', 0, /* tag */
+	    U32(2));		      /* resarray count */
 	VEC(hugetag, U32(0), U32(0xffffffff), 0, 0, 0, 0, U32(1));
 	VEC(longtag, U32(0), U32(1025));
 
@@ -243,11 +243,11 @@ static void test_op_header(void **state)
 
 static void test_sequence(void **state)
 {
-	VEC(ok, U32(53), U32(0),      /* OP_SEQUENCE, NFS4_OK */
-	    SESSIONID,                 /* sr_sessionid */
-	    U32(7), U32(2),            /* sr_sequenceid, sr_slotid */
-	    U32(31), U32(15),          /* sr_highest_slotid, sr_target_highest_slotid */
-	    U32(0x40));                /* sr_status_flags ADMIN_STATE_REVOKED */
+	VEC(ok, U32(53), U32(0), /* OP_SEQUENCE, NFS4_OK */
+	    SESSIONID,		 /* sr_sessionid */
+	    U32(7), U32(2),	 /* sr_sequenceid, sr_slotid */
+	    U32(31), U32(15),	 /* sr_highest_slotid, sr_target_highest_slotid */
+	    U32(0x40));		 /* sr_status_flags ADMIN_STATE_REVOKED */
 
 	(void)state;
 	assert_int_equal(RUN(d_sequence, ok), 0);
@@ -262,26 +262,24 @@ static void test_sequence(void **state)
 
 static void test_exchange_id(void **state)
 {
-	VEC(ok, U32(42), U32(0),
-	    U64(0xabcdef0123456789ull),       /* eir_clientid */
-	    U32(1),                           /* eir_sequenceid */
-	    U32(0x80010000),                  /* eir_flags CONFIRMED_R | USE_NON_PNFS */
-	    U32(0),                           /* SP4_NONE */
+	VEC(ok, U32(42), U32(0), U64(0xabcdef0123456789ull), /* eir_clientid */
+	    U32(1),					     /* eir_sequenceid */
+	    U32(0x80010000),			/* eir_flags CONFIRMED_R | USE_NON_PNFS */
+	    U32(0),				/* SP4_NONE */
 	    U64(5), U32(4), 'g', 'a', 'n', 'e', /* server_owner4 */
-	    U32(3), 's', 'c', 'p', 0,         /* eir_server_scope */
-	    U32(1),                           /* eir_server_impl_id<1> */
-	    U32(3), 'o', 'r', 'g', 0,         /* nii_domain */
-	    U32(2), 'n', 'm', 0, 0,           /* nii_name */
-	    U64(1), U32(2));                  /* nii_date */
-	VEC(mach_cred, U32(42), U32(0), U64(9), U32(1), U32(0),
-	    U32(1),                           /* SP4_MACH_CRED */
-	    U32(1), U32(0x1), U32(0),         /* spo_must_enforce, spo_must_allow */
-	    U64(0), U32(0), U32(0), U32(0));  /* owner, scope, no impl id */
+	    U32(3), 's', 'c', 'p', 0,		/* eir_server_scope */
+	    U32(1),				/* eir_server_impl_id<1> */
+	    U32(3), 'o', 'r', 'g', 0,		/* nii_domain */
+	    U32(2), 'n', 'm', 0, 0,		/* nii_name */
+	    U64(1), U32(2));			/* nii_date */
+	VEC(mach_cred, U32(42), U32(0), U64(9), U32(1), U32(0), U32(1), /* SP4_MACH_CRED */
+	    U32(1), U32(0x1), U32(0),	     /* spo_must_enforce, spo_must_allow */
+	    U64(0), U32(0), U32(0), U32(0)); /* owner, scope, no impl id */
 	VEC(ssv, U32(42), U32(0), U64(9), U32(1), U32(0), U32(2), U32(0), U32(0), U32(0));
 	VEC(two_impl, U32(42), U32(0), U64(9), U32(1), U32(0), U32(0), U64(0), U32(0), U32(0),
 	    U32(2), U32(0), U32(0), U64(0), U32(0), U32(0), U32(0), U64(0), U32(0));
-	VEC(huge_major, U32(42), U32(0), U64(9), U32(1), U32(0), U32(0), U64(0),
-	    U32(0xffffffff), U32(0), U32(0));
+	VEC(huge_major, U32(42), U32(0), U64(9), U32(1), U32(0), U32(0), U64(0), U32(0xffffffff),
+	    U32(0), U32(0));
 	VEC(clid_inuse, U32(42), U32(10017));
 
 	(void)state;
@@ -302,12 +300,11 @@ static void test_exchange_id(void **state)
 
 static void test_create_session(void **state)
 {
-	VEC(ok, U32(43), U32(0), SESSIONID,
-	    U32(1), U32(2),                               /* csr_sequence, csr_flags */
+	VEC(ok, U32(43), U32(0), SESSIONID, U32(1), U32(2), /* csr_sequence, csr_flags */
 	    U32(0), U32(1049600), U32(1049600), U32(8192), U32(8), U32(30), /* fore */
-	    U32(0),                                       /* ca_rdma_ird: none */
-	    U32(0), U32(4096), U32(4096), U32(0), U32(2), U32(1),           /* back */
-	    U32(1), U32(7));                              /* ca_rdma_ird: one */
+	    U32(0),							    /* ca_rdma_ird: none */
+	    U32(0), U32(4096), U32(4096), U32(0), U32(2), U32(1),	    /* back */
+	    U32(1), U32(7));						    /* ca_rdma_ird: one */
 	VEC(two_ird, U32(43), U32(0), SESSIONID, U32(1), U32(2), U32(0), U32(1), U32(1), U32(1),
 	    U32(1), U32(1), U32(2), U32(7), U32(7));
 	VEC(stale, U32(43), U32(10022));
@@ -552,7 +549,7 @@ static void test_close_locku(void **state)
 static void test_read_write_commit(void **state)
 {
 	VEC(read_ok, U32(25), U32(0), U32(1) /* eof */, U32(5), 'h', 'e', 'l', 'l', 'o', 0, 0, 0);
-	VEC(read_big, U32(25), U32(0), U32(0), U32(17));   /* more than maxlen 16 */
+	VEC(read_big, U32(25), U32(0), U32(0), U32(17)); /* more than maxlen 16 */
 	VEC(read_huge, U32(25), U32(0), U32(0), U32(0xffffffff), 0, 0, 0, 0);
 	VEC(read_badbool, U32(25), U32(0), U32(2), U32(0));
 	VEC(read_err, U32(25), U32(10038));
@@ -640,20 +637,20 @@ static int d_readdir(struct xdr *x)
 /* fattr4 with TYPE and FILEID */
 #define TYPE_FILEID(t, id) U32(1), U32((1u << 1) | (1u << 20)), U32(12), U32(t), U64(id)
 
-VEC(dir3, U32(26), U32(0), VERF,                            /* status, cookieverf */
+VEC(dir3, U32(26), U32(0), VERF,			       /* status, cookieverf */
     U32(1), U64(1), U32(1), 'a', 0, 0, 0, TYPE_FILEID(1, 100), /* entry "a" */
     U32(1), U64(2), U32(5), 'h', 'e', 'l', 'l', 'o', 0, 0, 0,  /* entry "hello" */
-    TYPE_FILEID(2, 101),
-    U32(1), U64(3), U32(3), 'x', 'y', 'z', 0, U32(0), U32(0),  /* "xyz", no attrs */
-    U32(0),                                                    /* no more entries */
-    U32(1));                                                   /* eof */
+    TYPE_FILEID(2, 101), U32(1), U64(3), U32(3), 'x', 'y', 'z', 0, U32(0),
+    U32(0),  /* "xyz", no attrs */
+    U32(0),  /* no more entries */
+    U32(1)); /* eof */
 
 static void test_readdir(void **state)
 {
 	VEC(empty, U32(26), U32(0), VERF, U32(0), U32(0));
 	VEC(badcookie, U32(26), U32(10003));
-	VEC(slash, U32(26), U32(0), VERF, U32(1), U64(1), U32(3), 'a', '/', 'b', 0, U32(0),
-	    U32(0), U32(0), U32(1));
+	VEC(slash, U32(26), U32(0), VERF, U32(1), U64(1), U32(3), 'a', '/', 'b', 0, U32(0), U32(0),
+	    U32(0), U32(1));
 	VEC(noname, U32(26), U32(0), VERF, U32(1), U64(1), U32(0), U32(0), U32(0), U32(0), U32(1));
 	VEC(nul, U32(26), U32(0), VERF, U32(1), U64(1), U32(2), 'a', 0, 0, 0, U32(0), U32(0),
 	    U32(0), U32(1));
@@ -778,10 +775,9 @@ static void test_readdir_many(void **state)
 static void test_lock(void **state)
 {
 	VEC(ok, U32(12), U32(0), SID_BYTES);
-	VEC(denied, U32(12), U32(10010),
-	    U64(100), U64(50),                  /* offset, length */
-	    U32(2),                             /* WRITE_LT */
-	    U64(CLIENTID), U32(3), 'o', 'w', 'n', 0); /* lock_owner4 */
+	VEC(denied, U32(12), U32(10010), U64(100), U64(50), /* offset, length */
+	    U32(2),					    /* WRITE_LT */
+	    U64(CLIENTID), U32(3), 'o', 'w', 'n', 0);	    /* lock_owner4 */
 	VEC(denied_bigowner, U32(12), U32(10010), U64(0), U64(1), U32(1), U64(1), U32(1025));
 	VEC(expired, U32(12), U32(10011));
 	VEC(lockt_ok, U32(13), U32(0));
@@ -814,10 +810,8 @@ static void test_lock(void **state)
 /* A realistic reply: compound header, SEQUENCE, PUTFH, GETATTR in a row. */
 static void test_compound_reply(void **state)
 {
-	VEC(v, U32(0), U32(0), U32(3),
-	    U32(53), U32(0), SESSIONID, U32(1), U32(0), U32(0), U32(0), U32(0),
-	    U32(22), U32(0),
-	    U32(9), U32(0), U32(1), U32(1u << 4), U32(8), U64(77));
+	VEC(v, U32(0), U32(0), U32(3), U32(53), U32(0), SESSIONID, U32(1), U32(0), U32(0), U32(0),
+	    U32(0), U32(22), U32(0), U32(9), U32(0), U32(1), U32(1u << 4), U32(8), U64(77));
 	struct nfs4_sequence_res seq;
 	struct nfs4_attr a;
 	uint32_t status, nres;

@@ -9,10 +9,10 @@ static const uint8_t sessionid[16] = {SESSIONID};
 static const struct nfs4_stateid sid = {
 	1, {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab}};
 
-#define CHECK(fn, ...)                                                                             \
-	do {                                                                                       \
-		static const uint8_t exp_[] = {__VA_ARGS__};                                      \
-		check_encoder(fn, exp_, sizeof(exp_));                                             \
+#define CHECK(fn, ...)                                       \
+	do {                                                 \
+		static const uint8_t exp_[] = {__VA_ARGS__}; \
+		check_encoder(fn, exp_, sizeof(exp_));       \
 	} while (0)
 
 /* ---- compound and session ---- */
@@ -34,18 +34,17 @@ static int c_compound(struct xdr *x)
 static void test_compound(void **state)
 {
 	(void)state;
-	CHECK(c_compound,
-	      0x00, 0x00, 0x00, 0x01, 't', 0x00, 0x00, 0x00, /* tag "t" + pad */
-	      0x00, 0x00, 0x00, 0x01,                         /* minorversion 1 */
-	      0x00, 0x00, 0x00, 0x02,                         /* 2 ops (patched) */
-	      0x00, 0x00, 0x00, 0x18,                         /* OP_PUTROOTFH 24 */
-	      0x00, 0x00, 0x00, 0x0a);                        /* OP_GETFH 10 */
+	CHECK(c_compound, 0x00, 0x00, 0x00, 0x01, 't', 0x00, 0x00, 0x00, /* tag "t" + pad */
+	      0x00, 0x00, 0x00, 0x01,					 /* minorversion 1 */
+	      0x00, 0x00, 0x00, 0x02,					 /* 2 ops (patched) */
+	      0x00, 0x00, 0x00, 0x18,					 /* OP_PUTROOTFH 24 */
+	      0x00, 0x00, 0x00, 0x0a);					 /* OP_GETFH 10 */
 }
 
 static int c_sequence(struct xdr *x)
 {
-	struct nfs4_sequence_args a = {.seqid = 7, .slotid = 2, .highest_slotid = 3,
-				       .cachethis = true};
+	struct nfs4_sequence_args a = {
+		.seqid = 7, .slotid = 2, .highest_slotid = 3, .cachethis = true};
 
 	memcpy(a.sessionid, sessionid, sizeof(sessionid));
 	return nfs4_enc_sequence(x, &a);
@@ -54,13 +53,12 @@ static int c_sequence(struct xdr *x)
 static void test_sequence(void **state)
 {
 	(void)state;
-	CHECK(c_sequence,
-	      0x00, 0x00, 0x00, 0x35, /* OP_SEQUENCE 53 */
-	      SESSIONID,              /* sa_sessionid[16] */
-	      0x00, 0x00, 0x00, 0x07, /* sa_sequenceid */
-	      0x00, 0x00, 0x00, 0x02, /* sa_slotid */
-	      0x00, 0x00, 0x00, 0x03, /* sa_highest_slotid */
-	      0x00, 0x00, 0x00, 0x01); /* sa_cachethis TRUE */
+	CHECK(c_sequence, 0x00, 0x00, 0x00, 0x35, /* OP_SEQUENCE 53 */
+	      SESSIONID,			  /* sa_sessionid[16] */
+	      0x00, 0x00, 0x00, 0x07,		  /* sa_sequenceid */
+	      0x00, 0x00, 0x00, 0x02,		  /* sa_slotid */
+	      0x00, 0x00, 0x00, 0x03,		  /* sa_highest_slotid */
+	      0x00, 0x00, 0x00, 0x01);		  /* sa_cachethis TRUE */
 }
 
 static int c_exchange_id(struct xdr *x)
@@ -77,10 +75,8 @@ static int c_exchange_id(struct xdr *x)
 
 static int c_exchange_id_noimpl(struct xdr *x)
 {
-	struct nfs4_exchange_id_args a = {.verifier = {VERF},
-					  .owner = (const uint8_t *)"abcd",
-					  .owner_len = 4,
-					  .flags = 0};
+	struct nfs4_exchange_id_args a = {
+		.verifier = {VERF}, .owner = (const uint8_t *)"abcd", .owner_len = 4, .flags = 0};
 
 	return nfs4_enc_exchange_id(x, &a);
 }
@@ -88,20 +84,19 @@ static int c_exchange_id_noimpl(struct xdr *x)
 static void test_exchange_id(void **state)
 {
 	(void)state;
-	CHECK(c_exchange_id,
-	      U32(42),                    /* OP_EXCHANGE_ID */
-	      VERF,                       /* co_verifier */
-	      U32(3), 'e', 'f', 's', 0,   /* co_ownerid<> */
-	      U32(0x00010000),            /* eia_flags USE_NON_PNFS */
-	      U32(0),                     /* spa_how SP4_NONE */
-	      U32(1),                     /* eia_client_impl_id<1>: one */
-	      U32(1), 'd', 0, 0, 0,       /* nii_domain */
-	      U32(1), 'n', 0, 0, 0,       /* nii_name */
-	      U64(0), U32(0));            /* nii_date */
-	CHECK(c_exchange_id_noimpl,
-	      U32(42), VERF, U32(4), 'a', 'b', 'c', 'd', /* owner, no padding */
-	      U32(0), U32(0),             /* flags, SP4_NONE */
-	      U32(0));                    /* no impl id */
+	CHECK(c_exchange_id, U32(42),	/* OP_EXCHANGE_ID */
+	      VERF,			/* co_verifier */
+	      U32(3), 'e', 'f', 's', 0, /* co_ownerid<> */
+	      U32(0x00010000),		/* eia_flags USE_NON_PNFS */
+	      U32(0),			/* spa_how SP4_NONE */
+	      U32(1),			/* eia_client_impl_id<1>: one */
+	      U32(1), 'd', 0, 0, 0,	/* nii_domain */
+	      U32(1), 'n', 0, 0, 0,	/* nii_name */
+	      U64(0), U32(0));		/* nii_date */
+	CHECK(c_exchange_id_noimpl, U32(42), VERF, U32(4), 'a', 'b', 'c',
+	      'd',	      /* owner, no padding */
+	      U32(0), U32(0), /* flags, SP4_NONE */
+	      U32(0));	      /* no impl id */
 }
 
 static int c_create_session(struct xdr *x)
@@ -123,23 +118,21 @@ static int c_create_session(struct xdr *x)
 static void test_create_session(void **state)
 {
 	(void)state;
-	CHECK(c_create_session,
-	      U32(43),                                   /* OP_CREATE_SESSION */
-	      U64(0x1122334455667788ull),                /* csa_clientid */
-	      U32(1),                                    /* csa_sequence */
-	      U32(2),                                    /* csa_flags CONN_BACK_CHAN */
-	      U32(0), U32(1049600), U32(1049600),        /* fore: headerpad, maxreq, maxresp */
-	      U32(4096), U32(16), U32(64),               /* resp_cached, maxops, maxreqs */
-	      U32(0),                                    /* ca_rdma_ird<1>: none */
-	      U32(0), U32(4096), U32(4096),              /* back channel */
-	      U32(0), U32(2), U32(1), U32(0),
-	      U32(0x40000000),                           /* csa_cb_program */
-	      U32(1),                                    /* csa_sec_parms<>: one */
-	      U32(1),                                    /* AUTH_SYS */
-	      U32(0),                                    /* stamp */
-	      U32(0),                                    /* machinename "" */
-	      U32(1000), U32(100),                       /* uid, gid */
-	      U32(0));                                   /* gids<> */
+	CHECK(c_create_session, U32(43),	  /* OP_CREATE_SESSION */
+	      U64(0x1122334455667788ull),	  /* csa_clientid */
+	      U32(1),				  /* csa_sequence */
+	      U32(2),				  /* csa_flags CONN_BACK_CHAN */
+	      U32(0), U32(1049600), U32(1049600), /* fore: headerpad, maxreq, maxresp */
+	      U32(4096), U32(16), U32(64),	  /* resp_cached, maxops, maxreqs */
+	      U32(0),				  /* ca_rdma_ird<1>: none */
+	      U32(0), U32(4096), U32(4096),	  /* back channel */
+	      U32(0), U32(2), U32(1), U32(0), U32(0x40000000), /* csa_cb_program */
+	      U32(1),					       /* csa_sec_parms<>: one */
+	      U32(1),					       /* AUTH_SYS */
+	      U32(0),					       /* stamp */
+	      U32(0),					       /* machinename "" */
+	      U32(1000), U32(100),			       /* uid, gid */
+	      U32(0));					       /* gids<> */
 }
 
 static int c_destroy_session(struct xdr *x)
@@ -242,15 +235,14 @@ static void test_name_ops(void **state)
 	CHECK(c_lookup, U32(15), U32(3), 'a', 'b', 'c', 0);
 	CHECK(c_remove, U32(28), U32(1), 'x', 0, 0, 0);
 	CHECK(c_rename, U32(29), U32(1), 'a', 0, 0, 0, /* oldname */
-	      U32(4), 'b', 'c', 'd', 'e');            /* newname */
+	      U32(4), 'b', 'c', 'd', 'e');	       /* newname */
 	CHECK(c_link, U32(11), U32(1), 'l', 0, 0, 0);
 }
 
 static int c_create_lnk(struct xdr *x)
 {
 	struct nfs4_sattr sa = {.set = NFS4_SET_MODE, .mode = 0777};
-	struct nfs4_create_args a = {.type = NF4LNK, .linkdata = "tgt", .name = "ln",
-				     .sattr = &sa};
+	struct nfs4_create_args a = {.type = NF4LNK, .linkdata = "tgt", .name = "ln", .sattr = &sa};
 
 	return nfs4_enc_create(x, &a);
 }
@@ -273,22 +265,19 @@ static int c_create_dir(struct xdr *x)
 static void test_create(void **state)
 {
 	(void)state;
-	CHECK(c_create_lnk,
-	      U32(6),                        /* OP_CREATE */
-	      U32(5),                        /* NF4LNK */
-	      U32(3), 't', 'g', 't', 0,      /* linkdata */
-	      U32(2), 'l', 'n', 0, 0,        /* objname */
-	      U32(2), U32(0), U32(1u << 1),  /* bitmap: MODE (33) */
-	      U32(4), U32(0777));            /* attrlist */
-	CHECK(c_create_chr,
-	      U32(6), U32(4),                /* NF4CHR */
-	      U32(1), U32(3),                /* specdata1, specdata2 */
-	      U32(1), 'c', 0, 0, 0,          /* objname */
-	      U32(0), U32(0));               /* empty fattr4 */
-	CHECK(c_create_dir,
-	      U32(6), U32(2),                /* NF4DIR: no body */
-	      U32(1), 'd', 0, 0, 0,
-	      U32(2), U32(0), U32((1u << 1) | (1u << 5)), /* MODE, OWNER_GROUP */
+	CHECK(c_create_lnk, U32(6),	    /* OP_CREATE */
+	      U32(5),			    /* NF4LNK */
+	      U32(3), 't', 'g', 't', 0,	    /* linkdata */
+	      U32(2), 'l', 'n', 0, 0,	    /* objname */
+	      U32(2), U32(0), U32(1u << 1), /* bitmap: MODE (33) */
+	      U32(4), U32(0777));	    /* attrlist */
+	CHECK(c_create_chr, U32(6), U32(4), /* NF4CHR */
+	      U32(1), U32(3),		    /* specdata1, specdata2 */
+	      U32(1), 'c', 0, 0, 0,	    /* objname */
+	      U32(0), U32(0));		    /* empty fattr4 */
+	CHECK(c_create_dir, U32(6), U32(2), /* NF4DIR: no body */
+	      U32(1), 'd', 0, 0, 0, U32(2), U32(0),
+	      U32((1u << 1) | (1u << 5)), /* MODE, OWNER_GROUP */
 	      U32(12), U32(0755), U32(1), '7', 0, 0, 0);
 }
 
@@ -333,24 +322,20 @@ static void test_attr_ops(void **state)
 {
 	(void)state;
 	CHECK(c_getattr, U32(9), U32(2), U32(0x0010011a), U32(0x0030a23a));
-	CHECK(c_setattr_all,
-	      U32(34),                       /* OP_SETATTR */
-	      ZERO_SID,                      /* anonymous stateid */
-	      U32(2),                        /* bitmap: 2 words */
-	      U32(1u << 4),                  /* SIZE (4) */
-	      U32(0x00410032),               /* MODE 33, OWNER 36, GROUP 37, ATIME_SET 48, MTIME_SET 54 */
-	      U32(48),                       /* attrlist length */
-	      U64(0x100000000ull),           /* size */
-	      U32(0644),                     /* mode */
-	      U32(4), '1', '0', '0', '0',    /* owner */
-	      U32(2), '5', '0', 0, 0,        /* owner_group */
+	CHECK(c_setattr_all, U32(34), /* OP_SETATTR */
+	      ZERO_SID,		      /* anonymous stateid */
+	      U32(2),		      /* bitmap: 2 words */
+	      U32(1u << 4),	      /* SIZE (4) */
+	      U32(0x00410032),	      /* MODE 33, OWNER 36, GROUP 37, ATIME_SET 48, MTIME_SET 54 */
+	      U32(48),		      /* attrlist length */
+	      U64(0x100000000ull),    /* size */
+	      U32(0644),	      /* mode */
+	      U32(4), '1', '0', '0', '0',      /* owner */
+	      U32(2), '5', '0', 0, 0,	       /* owner_group */
 	      U32(1), U64(1700000000), U32(5), /* SET_TO_CLIENT_TIME4 + nfstime4 */
-	      U32(0));                       /* SET_TO_SERVER_TIME4 */
-	CHECK(c_setattr_times,
-	      U32(34), SID_BYTES,
-	      U32(2), U32(0), U32((1u << 16) | (1u << 22)),
-	      U32(20),
-	      U32(0),                        /* atime: server */
+	      U32(0));			       /* SET_TO_SERVER_TIME4 */
+	CHECK(c_setattr_times, U32(34), SID_BYTES, U32(2), U32(0), U32((1u << 16) | (1u << 22)),
+	      U32(20), U32(0),					   /* atime: server */
 	      U32(1), U64(0xffffffffffffffffull), U32(999999999)); /* mtime -1 s */
 	CHECK(c_access, U32(3), U32(0x3f));
 }
@@ -425,32 +410,27 @@ static int c_open_prev(struct xdr *x)
 static void test_open(void **state)
 {
 	(void)state;
-	CHECK(c_open_guarded,
-	      U32(18),                       /* OP_OPEN */
-	      U32(0),                        /* seqid (unused in 4.1) */
-	      U32(3), U32(0),                /* share_access BOTH, deny NONE */
-	      U64(CLIENTID), U32(2), 'o', 'w', 0, 0, /* open_owner4 */
-	      U32(1),                        /* OPEN4_CREATE */
-	      U32(1),                        /* GUARDED4 */
+	CHECK(c_open_guarded, U32(18),			       /* OP_OPEN */
+	      U32(0),					       /* seqid (unused in 4.1) */
+	      U32(3), U32(0),				       /* share_access BOTH, deny NONE */
+	      U64(CLIENTID), U32(2), 'o', 'w', 0, 0,	       /* open_owner4 */
+	      U32(1),					       /* OPEN4_CREATE */
+	      U32(1),					       /* GUARDED4 */
 	      U32(2), U32(0), U32(1u << 1), U32(4), U32(0600), /* createattrs: mode */
-	      U32(0),                        /* CLAIM_NULL */
-	      U32(1), 'f', 0, 0, 0);         /* file */
-	CHECK(c_open_excl,
-	      U32(18), U32(0), U32(2), U32(0), U64(CLIENTID), U32(2), 'o', 'w', 0, 0,
-	      U32(1),                        /* OPEN4_CREATE */
-	      U32(3),                        /* EXCLUSIVE4_1 */
-	      VERF,                          /* cva_verf */
-	      U32(0), U32(0),                /* cva_attrs: empty fattr4 */
+	      U32(0),					       /* CLAIM_NULL */
+	      U32(1), 'f', 0, 0, 0);			       /* file */
+	CHECK(c_open_excl, U32(18), U32(0), U32(2), U32(0), U64(CLIENTID), U32(2), 'o', 'w', 0, 0,
+	      U32(1),	      /* OPEN4_CREATE */
+	      U32(3),	      /* EXCLUSIVE4_1 */
+	      VERF,	      /* cva_verf */
+	      U32(0), U32(0), /* cva_attrs: empty fattr4 */
 	      U32(0), U32(1), 'f', 0, 0, 0);
-	CHECK(c_open_fh,
-	      U32(18), U32(0), U32(0x401), U32(0), U64(CLIENTID), U32(2), 'o', 'w', 0, 0,
-	      U32(0),                        /* OPEN4_NOCREATE */
-	      U32(4));                       /* CLAIM_FH */
-	CHECK(c_open_prev,
-	      U32(18), U32(0), U32(1), U32(0), U64(CLIENTID),
-	      U32(5), 'o', 'w', 'n', 'e', 'r', 0, 0, 0,
-	      U32(0),                        /* OPEN4_NOCREATE */
-	      U32(1), U32(1));               /* CLAIM_PREVIOUS, OPEN_DELEGATE_READ */
+	CHECK(c_open_fh, U32(18), U32(0), U32(0x401), U32(0), U64(CLIENTID), U32(2), 'o', 'w', 0, 0,
+	      U32(0),  /* OPEN4_NOCREATE */
+	      U32(4)); /* CLAIM_FH */
+	CHECK(c_open_prev, U32(18), U32(0), U32(1), U32(0), U64(CLIENTID), U32(5), 'o', 'w', 'n',
+	      'e', 'r', 0, 0, 0, U32(0), /* OPEN4_NOCREATE */
+	      U32(1), U32(1));		 /* CLAIM_PREVIOUS, OPEN_DELEGATE_READ */
 }
 
 static int c_close(struct xdr *x)
@@ -523,10 +503,10 @@ static int c_readdir_first(struct xdr *x)
 static void test_readdir(void **state)
 {
 	(void)state;
-	CHECK(c_readdir, U32(26), U64(5), VERF, U32(8192), U32(32768),
-	      U32(2), U32(0x0018091a), U32(0x0030a23a)); /* stat + FILEHANDLE + RDATTR_ERROR */
-	CHECK(c_readdir_first, U32(26), U64(0), 0, 0, 0, 0, 0, 0, 0, 0, U32(512), U32(4096),
-	      U32(2), U32(0x0010011a), U32(0x0030a23a));
+	CHECK(c_readdir, U32(26), U64(5), VERF, U32(8192), U32(32768), U32(2), U32(0x0018091a),
+	      U32(0x0030a23a)); /* stat + FILEHANDLE + RDATTR_ERROR */
+	CHECK(c_readdir_first, U32(26), U64(0), 0, 0, 0, 0, 0, 0, 0, 0, U32(512), U32(4096), U32(2),
+	      U32(0x0010011a), U32(0x0030a23a));
 }
 
 /* ---- locks ---- */
@@ -573,18 +553,16 @@ static int c_locku(struct xdr *x)
 static void test_locks(void **state)
 {
 	(void)state;
-	CHECK(c_lock_new,
-	      U32(12),                       /* OP_LOCK */
-	      U32(2), U32(0),                /* WRITE_LT, reclaim FALSE */
-	      U64(0), U64(UINT64_MAX),       /* offset, length */
-	      U32(1),                        /* new_lock_owner TRUE */
-	      U32(0), SID_BYTES,             /* open_seqid, open_stateid */
-	      U32(0),                        /* lock_seqid */
+	CHECK(c_lock_new, U32(12),		      /* OP_LOCK */
+	      U32(2), U32(0),			      /* WRITE_LT, reclaim FALSE */
+	      U64(0), U64(UINT64_MAX),		      /* offset, length */
+	      U32(1),				      /* new_lock_owner TRUE */
+	      U32(0), SID_BYTES,		      /* open_seqid, open_stateid */
+	      U32(0),				      /* lock_seqid */
 	      U64(CLIENTID), U32(2), 'l', 'k', 0, 0); /* lock_owner4 */
-	CHECK(c_lock_existing,
-	      U32(12), U32(3), U32(1), U64(10), U64(20),
-	      U32(0),                        /* new_lock_owner FALSE */
-	      SID_BYTES, U32(0));            /* lock_stateid, lock_seqid */
+	CHECK(c_lock_existing, U32(12), U32(3), U32(1), U64(10), U64(20),
+	      U32(0),		  /* new_lock_owner FALSE */
+	      SID_BYTES, U32(0)); /* lock_stateid, lock_seqid */
 	CHECK(c_lockt, U32(13), U32(2), U64(100), U64(1), U64(CLIENTID), U32(2), 'l', 'k', 0, 0);
 	CHECK(c_locku, U32(14), U32(2), U32(0) /* seqid */, SID_BYTES, U64(0), U64(UINT64_MAX));
 }
@@ -626,13 +604,13 @@ static void test_invalid_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compound),     cmocka_unit_test(test_sequence),
-		cmocka_unit_test(test_exchange_id),  cmocka_unit_test(test_create_session),
+		cmocka_unit_test(test_compound),	cmocka_unit_test(test_sequence),
+		cmocka_unit_test(test_exchange_id),	cmocka_unit_test(test_create_session),
 		cmocka_unit_test(test_destroy_reclaim), cmocka_unit_test(test_fh_ops),
-		cmocka_unit_test(test_name_ops),     cmocka_unit_test(test_create),
-		cmocka_unit_test(test_attr_ops),     cmocka_unit_test(test_open),
-		cmocka_unit_test(test_stateid_ops),  cmocka_unit_test(test_data_ops),
-		cmocka_unit_test(test_readdir),      cmocka_unit_test(test_locks),
+		cmocka_unit_test(test_name_ops),	cmocka_unit_test(test_create),
+		cmocka_unit_test(test_attr_ops),	cmocka_unit_test(test_open),
+		cmocka_unit_test(test_stateid_ops),	cmocka_unit_test(test_data_ops),
+		cmocka_unit_test(test_readdir),		cmocka_unit_test(test_locks),
 		cmocka_unit_test(test_invalid_args),
 	};
 

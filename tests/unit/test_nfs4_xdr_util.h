@@ -19,14 +19,14 @@
 #include "util/xdr.h"
 
 /* XDR words as bytes, most significant first. */
-#define U32(v)                                                                                     \
-	(uint8_t)((uint32_t)(v) >> 24), (uint8_t)((uint32_t)(v) >> 16),                            \
+#define U32(v)                                                          \
+	(uint8_t)((uint32_t)(v) >> 24), (uint8_t)((uint32_t)(v) >> 16), \
 		(uint8_t)((uint32_t)(v) >> 8), (uint8_t)(uint32_t)(v)
-#define U64(v) U32((uint64_t)(v) >> 32), U32((uint64_t)(v) & 0xffffffffu)
+#define U64(v) U32((uint64_t)(v) >> 32), U32((uint64_t)(v)&0xffffffffu)
 
 /* Fixtures shared by the codec tests. */
-#define SESSIONID                                                                                  \
-	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e,  \
+#define SESSIONID                                                                                 \
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, \
 		0x1f
 #define VERF 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08
 /* stateid4 {seqid 1, other a0..ab} */
