@@ -77,6 +77,13 @@ struct efs_fs *efs_fs_new(struct nfs4_client *c, const struct nfs4_fh *root,
 void efs_fs_free(struct efs_fs *fs);
 uint32_t efs_fs_rsize(const struct efs_fs *fs);
 uint32_t efs_fs_wsize(const struct efs_fs *fs);
+/*
+ * Upward signal: the kernel's cached attributes of ino are stale (the
+ * change attribute moved behind its back, seen at open: close-to-open).
+ * Set once before requests are served; fn must not block on fs/.
+ */
+typedef void (*efs_inval_fn)(void *arg, uint64_t ino);
+void efs_fs_set_inval(struct efs_fs *fs, efs_inval_fn fn, void *arg);
 /* The server's fileid of node id ino (for logs). */
 uint64_t efs_fs_fileid(struct efs_fs *fs, uint64_t ino);
 

@@ -85,6 +85,8 @@ struct efs_fs {
 	uint64_t ninodes;
 	pthread_mutex_t files_lock;
 	struct efs_list files, dirs;
+	efs_inval_fn inval; /* set before serving, read-only afterwards */
+	void *inval_arg;
 };
 
 /* ---- inode.c ---- */
@@ -106,6 +108,8 @@ void efs_inode_fh(struct efs_inode *in, struct nfs4_fh *fh);
 /* Store freshly fetched attributes (merging a partial set). */
 void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a);
 void efs_inode_invalidate(struct efs_inode *in);
+/* Store a (true) or not; true when the change attribute moved. */
+bool efs_inode_set_attr_changed(struct efs_inode *in, const struct nfs4_attr *a);
 /* Cached type (NF4*), 0 if unknown. */
 uint32_t efs_inode_type(struct efs_inode *in);
 

@@ -96,6 +96,12 @@ uint32_t efs_fs_wsize(const struct efs_fs *fs)
 	return fs->wsize;
 }
 
+void efs_fs_set_inval(struct efs_fs *fs, efs_inval_fn fn, void *arg)
+{
+	fs->inval = fn;
+	fs->inval_arg = arg;
+}
+
 uint64_t efs_fs_fileid(struct efs_fs *fs, uint64_t ino)
 {
 	return efs_inode_get(fs, ino)->fileid;

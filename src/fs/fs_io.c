@@ -68,8 +68,8 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		return efs_errno(r);
 	if (st.fh.len == 0)
 		st.fh = fh;
-	if (a.valid)
-		efs_inode_set_attr(in, &a);
+	if (a.valid && efs_inode_set_attr_changed(in, &a) && fs->inval)
+		fs->inval(fs->inval_arg, ino); /* close-to-open: kernel attrs are stale */
 	*fp = file_new(fs, cr, in, &st, flags);
 	if (!*fp) {
 		nfs4_close(fs->clnt, cr, &st);

@@ -229,6 +229,19 @@ void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 	pthread_mutex_unlock(&in->lock);
 }
 
+bool efs_inode_set_attr_changed(struct efs_inode *in, const struct nfs4_attr *a)
+{
+	const uint64_t bit = NFS4_ATTR_BIT(FATTR4_CHANGE);
+	bool changed = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->attr_valid && (in->attr.valid & bit) && (a->valid & bit))
+		changed = in->attr.change != a->change;
+	pthread_mutex_unlock(&in->lock);
+	efs_inode_set_attr(in, a);
+	return changed;
+}
+
 void efs_inode_invalidate(struct efs_inode *in)
 {
 	pthread_mutex_lock(&in->lock);

@@ -37,6 +37,16 @@ static int opt_add(char *buf, size_t bufsz, const char *name, const char *value)
 	return 0;
 }
 
+/* fs/ saw a file change behind the kernel's back: drop its attributes. */
+static void inval_inode(void *arg, uint64_t ino)
+{
+	struct efs_fuse *f = arg;
+	int r = fuse_lowlevel_notify_inval_inode(f->se, (fuse_ino_t)ino, -1, 0);
+
+	if (r < 0 && r != -ENOENT)
+		efs_log(EFS_LOG_DEBUG, "notify_inval_inode: %s", strerror(-r));
+}
+
 struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg, char *err,
 			      size_t errlen)
 {
@@ -82,6 +92,7 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 		free(f);
 		return NULL;
 	}
+	efs_fs_set_inval(fs, inval_inode, f);
 	return f;
 }
 
@@ -135,5 +146,6 @@ void efs_fuse_free(struct efs_fuse *f)
 	if (f->mounted)
 		fuse_session_unmount(f->se);
 	fuse_session_destroy(f->se);
+	efs_fs_set_inval(f->fs, NULL, NULL);
 	free(f);
 }
