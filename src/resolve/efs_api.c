@@ -129,7 +129,7 @@ int efs_api_pick(const struct efs_mount_target *mt, unsigned int n, const char *
 					i ? "," : "", mt[i].ip[0] ? mt[i].ip : "-", mt[i].az_name,
 					mt[i].az_id, mt[i].state);
 	if (off < errlen)
-		snprintf(err + off, errlen - off, ": use -o mounttargetip=IP or -o az=NAME");
+		snprintf(err + off, errlen - off, ": -o az=NAME picks another zone's mount target");
 	return -ENOENT;
 }
 

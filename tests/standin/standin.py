@@ -207,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+        if self.path.startswith("/_control/"):
+            return  # the log records the client's requests only
         with self.server.lock:
             self.server.log.append(
                 {"method": self.command, "path": self.path, "status": status,

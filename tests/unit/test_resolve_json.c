@@ -251,7 +251,7 @@ static void test_pick(void **state)
 	assert_non_null(strstr(err, "use2-az1"));
 	assert_non_null(strstr(err, "creating"));
 	assert_non_null(strstr(err, "172.31.22.183"));
-	assert_non_null(strstr(err, "mounttargetip"));
+	assert_non_null(strstr(err, "-o az=NAME"));
 	i = efs_api_pick(mt, 0, "fs-01234567", "use2-az1", NULL, err, sizeof(err));
 	assert_int_equal(i, -ENOENT);
 	assert_non_null(strstr(err, "no mount targets"));
