@@ -24,7 +24,7 @@ struct aws_credentials {
 	char access_key_id[128];
 	char secret_access_key[128];
 	char session_token[2048]; /* "" when none */
-	char source[160];         /* "environment", "~/.aws/credentials [default]", ... */
+	char source[160];	  /* "environment", "~/.aws/credentials [default]", ... */
 };
 
 struct imds;

@@ -24,8 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-int dns_lookup(const char *name, const char *server, bool fqdn, unsigned int timeout_ms,
-	       char *addr, size_t addrlen, char *err, size_t errlen);
+int dns_lookup(const char *name, const char *server, bool fqdn, unsigned int timeout_ms, char *addr,
+	       size_t addrlen, char *err, size_t errlen);
 
 /* True when s is a numeric IPv4 or IPv6 address (brackets not allowed). */
 bool dns_is_numeric(const char *s);

@@ -43,9 +43,9 @@ struct efs_api_req {
 	const char *region;
 	const char *fs_id;
 	const struct aws_credentials *creds;
-	unsigned int max_tries;  /* 0 = 4 */
+	unsigned int max_tries;	 /* 0 = 4 */
 	unsigned int backoff_ms; /* 0 = 200 */
-	const char *cafile;      /* NULL = system CAs */
+	const char *cafile;	 /* NULL = system CAs */
 };
 
 int efs_api_describe_mount_targets(const struct efs_api_req *r, struct efs_mount_target *out,

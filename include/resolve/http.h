@@ -27,8 +27,8 @@ struct http_req {
 	const char *method; /* "GET" (default) or "PUT" */
 	const char *url;
 	const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
-	const char *aws_sigv4;      /* e.g. "aws:amz:us-east-1:elasticfilesystem", or NULL */
-	const char *userpwd;        /* "ACCESS_KEY:SECRET" for SigV4 */
+	const char *aws_sigv4;	    /* e.g. "aws:amz:us-east-1:elasticfilesystem", or NULL */
+	const char *userpwd;	    /* "ACCESS_KEY:SECRET" for SigV4 */
 	long connect_timeout_ms;
 	long timeout_ms;
 	size_t max_body; /* 0 = 64 KiB */

@@ -29,16 +29,15 @@ struct imds {
 	char endpoint[256];
 	char token[256];
 	bool have_token;
-	bool v1;   /* the token request was refused: plain GETs */
-	int dead;  /* 0, or the -errno of the failure every call now returns */
+	bool v1;  /* the token request was refused: plain GETs */
+	int dead; /* 0, or the -errno of the failure every call now returns */
 	char dead_msg[400];
 	long connect_timeout_ms, timeout_ms;
 };
 
 void imds_init(struct imds *m, const char *endpoint);
 /* GET /latest/meta-data/PATH into out (trimmed, NUL-terminated). */
-int imds_get(struct imds *m, const char *path, char *out, size_t outlen, char *err,
-	     size_t errlen);
+int imds_get(struct imds *m, const char *path, char *out, size_t outlen, char *err, size_t errlen);
 int imds_region(struct imds *m, char *out, size_t outlen, char *err, size_t errlen);
 int imds_az(struct imds *m, char *out, size_t outlen, char *err, size_t errlen);
 int imds_az_id(struct imds *m, char *out, size_t outlen, char *err, size_t errlen);

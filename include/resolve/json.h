@@ -37,8 +37,8 @@ enum json_type {
 struct json_tok {
 	enum json_type type;
 	unsigned int start, end; /* byte range; strings: inside the quotes */
-	unsigned int next;       /* index of the first token after this subtree */
-	unsigned int count;      /* arrays: elements; objects: members */
+	unsigned int next;	 /* index of the first token after this subtree */
+	unsigned int count;	 /* arrays: elements; objects: members */
 };
 
 struct json_doc {

@@ -40,13 +40,14 @@ struct resolve_req {
 
 enum resolve_how {
 	RESOLVE_BY_IP = 1,  /* numeric host or mounttargetip */
-	RESOLVE_BY_DNS,     /* DNS answer */
+	RESOLVE_BY_DNS,	    /* DNS answer */
 	RESOLVE_BY_EFS_API, /* DescribeMountTargets fallback */
 };
 
 struct resolve_result {
-	char addr[64];      /* numeric IP to connect to */
-	char tls_name[256]; /* the file system's DNS name (TLS hostname checks), or the host given */
+	char addr[64];	    /* numeric IP to connect to */
+	char tls_name[256]; /* the file system's DNS name (TLS hostname checks), or the host given
+			     */
 	char region[32];    /* "" when not known (and not needed) */
 	/* additions beyond the agreed interface, for logs and tests */
 	enum resolve_how how;

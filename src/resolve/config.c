@@ -9,14 +9,10 @@
 #include <strings.h>
 
 static const char *const known_keys[] = {
-	"region",
-	"dns_name_format",
-	"dns_name_suffix",
-	"fall_back_to_mount_target_ip_address_enabled",
-	"imds_enabled",
-	"imds_endpoint",
-	"efs_api_endpoint",
-	"dns_timeout_ms",
+	"region",	    "dns_name_format",
+	"dns_name_suffix",  "fall_back_to_mount_target_ip_address_enabled",
+	"imds_enabled",	    "imds_endpoint",
+	"efs_api_endpoint", "dns_timeout_ms",
 	"dnsserver",
 };
 
@@ -70,8 +66,10 @@ static int check_keys(const struct ini *ini, char *err, size_t errlen)
 			continue;
 		if (strncmp(e->section, "mount.", 6) == 0 && !valid_region(e->section + 6)) {
 			ini_where(ini, e, where, sizeof(where));
-			snprintf(err, errlen, "%s: [%s]: a region section is [mount.REGION], e.g. "
-				 "[mount.us-east-1]", where, e->section);
+			snprintf(err, errlen,
+				 "%s: [%s]: a region section is [mount.REGION], e.g. "
+				 "[mount.us-east-1]",
+				 where, e->section);
 			return -EINVAL;
 		}
 		if (e->key[0] == '\0')
@@ -81,13 +79,14 @@ static int check_keys(const struct ini *ini, char *err, size_t errlen)
 				known = true;
 		ini_where(ini, e, where, sizeof(where));
 		if (!known) {
-			snprintf(err, errlen, "%s: unknown setting \"%s\" in [%s]: see efs-fuse.conf(5)",
-				 where, e->key, e->section);
+			snprintf(err, errlen,
+				 "%s: unknown setting \"%s\" in [%s]: see efs-fuse.conf(5)", where,
+				 e->key, e->section);
 			return -EINVAL;
 		}
 		if (strcasecmp(e->key, "region") == 0 && strcmp(e->section, "mount") != 0) {
-			snprintf(err, errlen, "%s: \"region\" belongs in [mount], not in [%s]", where,
-				 e->section);
+			snprintf(err, errlen, "%s: \"region\" belongs in [mount], not in [%s]",
+				 where, e->section);
 			return -EINVAL;
 		}
 	}
@@ -138,8 +137,8 @@ static int set_str(char *dst, size_t dstlen, const char *val, const char *key, c
 static int check_url(const char *val, const char *key, const char *where, char *err, size_t errlen)
 {
 	if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) {
-		snprintf(err, errlen, "%s: %s must be an http:// or https:// URL, not \"%s\"", where,
-			 key, val);
+		snprintf(err, errlen, "%s: %s must be an http:// or https:// URL, not \"%s\"",
+			 where, key, val);
 		return -EINVAL;
 	}
 	return 0;
@@ -174,8 +173,10 @@ static int build_keys(struct resolve_config *cfg, const struct ini *ini,
 	cfg->fallback_enabled = true;
 	v = lookup(ini, cfg->region, "fall_back_to_mount_target_ip_address_enabled", &from, &e);
 	if (v && ini_parse_bool(v, &cfg->fallback_enabled) != 0) {
-		snprintf(err, errlen, "%s: fall_back_to_mount_target_ip_address_enabled must be "
-			 "true or false, not \"%s\"", WHERE(), v);
+		snprintf(err, errlen,
+			 "%s: fall_back_to_mount_target_ip_address_enabled must be "
+			 "true or false, not \"%s\"",
+			 WHERE(), v);
 		return -EINVAL;
 	}
 	/* imds_enabled: AWS_EC2_METADATA_DISABLED beats the files */
@@ -191,8 +192,10 @@ static int build_keys(struct resolve_config *cfg, const struct ini *ini,
 		bool disabled;
 
 		if (ini_parse_bool(v, &disabled) != 0) {
-			snprintf(err, errlen, "AWS_EC2_METADATA_DISABLED must be true or false, "
-				 "not \"%s\"", v);
+			snprintf(err, errlen,
+				 "AWS_EC2_METADATA_DISABLED must be true or false, "
+				 "not \"%s\"",
+				 v);
 			return -EINVAL;
 		}
 		cfg->imds_enabled = !disabled;
@@ -233,8 +236,10 @@ static int build_keys(struct resolve_config *cfg, const struct ini *ini,
 		errno = 0;
 		ms = strtoul(v, &end, 10);
 		if (errno || end == v || *end || ms < 100 || ms > 120000) {
-			snprintf(err, errlen, "%s: dns_timeout_ms must be a number of milliseconds "
-				 "between 100 and 120000, not \"%s\"", WHERE(), v);
+			snprintf(err, errlen,
+				 "%s: dns_timeout_ms must be a number of milliseconds "
+				 "between 100 and 120000, not \"%s\"",
+				 WHERE(), v);
 			return -EINVAL;
 		}
 		cfg->dns_timeout_ms = (unsigned int)ms;
@@ -308,8 +313,8 @@ int resolve_config_build(struct resolve_config *cfg, const struct ini *ini,
 		return rc;
 	cfg->files[0] = '\0';
 	for (i = 0; i < ini->nfiles && off < sizeof(cfg->files); i++) {
-		int n = snprintf(cfg->files + off, sizeof(cfg->files) - off, "%s%s",
-				 i ? ", " : "", ini->files[i]);
+		int n = snprintf(cfg->files + off, sizeof(cfg->files) - off, "%s%s", i ? ", " : "",
+				 ini->files[i]);
 		if (n < 0)
 			break;
 		off += (size_t)n;

@@ -76,8 +76,7 @@ int credentials_from_profile(const struct ini *creds_file, const struct ini *con
 		if (rc != -ENOENT)
 			return rc;
 	}
-	snprintf(err, errlen, "profile %s has no aws_access_key_id/aws_secret_access_key",
-		 profile);
+	snprintf(err, errlen, "profile %s has no aws_access_key_id/aws_secret_access_key", profile);
 	return -ENOENT;
 }
 
@@ -123,7 +122,8 @@ int credentials_find(const char *awsprofile, struct imds *imds, struct aws_crede
 		if (copy(c->access_key_id, sizeof(c->access_key_id), ak) ||
 		    copy(c->secret_access_key, sizeof(c->secret_access_key), sk) ||
 		    copy(c->session_token, sizeof(c->session_token), tok ? tok : "")) {
-			snprintf(err, errlen, "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/"
+			snprintf(err, errlen,
+				 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/"
 				 "AWS_SESSION_TOKEN: a value is too long");
 			return -E2BIG;
 		}
@@ -171,12 +171,17 @@ int credentials_find(const char *awsprofile, struct imds *imds, struct aws_crede
 		rc = imds_role_credentials(imds, c, ierr, sizeof(ierr));
 		if (rc == 0)
 			return 0;
-		snprintf(err, errlen, "no AWS credentials: set AWS_ACCESS_KEY_ID/"
-			 "AWS_SECRET_ACCESS_KEY, add profile %s to ~/.aws/credentials, or attach an "
-			 "IAM role (%s)", profile, ierr);
+		snprintf(
+			err, errlen,
+			"no AWS credentials: set AWS_ACCESS_KEY_ID/"
+			"AWS_SECRET_ACCESS_KEY, add profile %s to ~/.aws/credentials, or attach an "
+			"IAM role (%s)",
+			profile, ierr);
 		return -ENOENT;
 	}
-	snprintf(err, errlen, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
-		 "add profile %s to ~/.aws/credentials (instance metadata is disabled)", profile);
+	snprintf(err, errlen,
+		 "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+		 "add profile %s to ~/.aws/credentials (instance metadata is disabled)",
+		 profile);
 	return -ENOENT;
 }

@@ -47,7 +47,8 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 		goto out;
 	}
 	if (pick->ai_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)pick->ai_addr)->sin_addr,
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)pick->ai_addr)->sin_addr,
 			  l->addr, sizeof(l->addr));
 	else
 		inet_ntop(AF_INET6,
@@ -119,8 +120,8 @@ static int wait_loop(ares_channel ch, struct lookup *l, long long deadline)
 	return 0;
 }
 
-int dns_lookup(const char *name, const char *server, bool fqdn, unsigned int timeout_ms,
-	       char *addr, size_t addrlen, char *err, size_t errlen)
+int dns_lookup(const char *name, const char *server, bool fqdn, unsigned int timeout_ms, char *addr,
+	       size_t addrlen, char *err, size_t errlen)
 {
 	struct ares_addrinfo_hints hints;
 	struct ares_options opts;
@@ -154,9 +155,10 @@ int dns_lookup(const char *name, const char *server, bool fqdn, unsigned int tim
 	if (server && *server) {
 		st = ares_set_servers_ports_csv(ch, server);
 		if (st != ARES_SUCCESS) {
-			snprintf(err, errlen, "dnsserver \"%s\" is not IP[:PORT] (%s): write e.g. "
-				 "-o dnsserver=10.0.0.2 or 127.0.0.1:5353", server,
-				 ares_strerror(st));
+			snprintf(err, errlen,
+				 "dnsserver \"%s\" is not IP[:PORT] (%s): write e.g. "
+				 "-o dnsserver=10.0.0.2 or 127.0.0.1:5353",
+				 server, ares_strerror(st));
 			rc = -EINVAL;
 			goto out;
 		}

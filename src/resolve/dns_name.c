@@ -110,20 +110,22 @@ int dns_name_build(char *out, size_t outlen, const char *format, const struct dn
 				continue;
 			}
 			if (!have_az) {
-				snprintf(err, errlen, "dns_name_format \"%s\" needs {az}: give -o az=",
-					 format);
+				snprintf(err, errlen,
+					 "dns_name_format \"%s\" needs {az}: give -o az=", format);
 				return -EINVAL;
 			}
 			val = f->az;
 		} else {
-			snprintf(err, errlen, "dns_name_format \"%s\": unknown field {%.*s}: use "
-				 "{fs_id}, {region}, {az} or {dns_name_suffix}", format, (int)flen,
-				 p + 1);
+			snprintf(err, errlen,
+				 "dns_name_format \"%s\": unknown field {%.*s}: use "
+				 "{fs_id}, {region}, {az} or {dns_name_suffix}",
+				 format, (int)flen, p + 1);
 			return -EINVAL;
 		}
 #undef FIELD
 		if (!val || !*val) {
-			snprintf(err, errlen, "dns_name_format \"%s\" needs {%.*s}, which is not known%s",
+			snprintf(err, errlen,
+				 "dns_name_format \"%s\" needs {%.*s}, which is not known%s",
 				 format, (int)flen, p + 1,
 				 flen == 6 ? ": set -o region= or AWS_REGION" : "");
 			return -EINVAL;
@@ -134,8 +136,9 @@ int dns_name_build(char *out, size_t outlen, const char *format, const struct dn
 		p = close + 1;
 	}
 	if (!dns_name_is_hostname(out)) {
-		snprintf(err, errlen, "dns_name_format \"%s\" gives \"%s\", which is not a DNS name",
-			 format, out);
+		snprintf(err, errlen,
+			 "dns_name_format \"%s\" gives \"%s\", which is not a DNS name", format,
+			 out);
 		return -EINVAL;
 	}
 	return 0;

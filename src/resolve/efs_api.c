@@ -62,8 +62,10 @@ int efs_api_parse_mount_targets(const char *body, size_t len, const char *fs_id,
 				    sizeof(mt.fs_id)) ||
 		    json_get_string(&doc, (unsigned int)obj, "LifeCycleState", mt.state,
 				    sizeof(mt.state))) {
-			snprintf(err, errlen, "the EFS API response: MountTargets[%u] lacks "
-				 "MountTargetId, FileSystemId or LifeCycleState", i);
+			snprintf(err, errlen,
+				 "the EFS API response: MountTargets[%u] lacks "
+				 "MountTargetId, FileSystemId or LifeCycleState",
+				 i);
 			rc = -EBADMSG;
 			goto out;
 		}
@@ -81,8 +83,10 @@ int efs_api_parse_mount_targets(const char *body, size_t len, const char *fs_id,
 			rc = json_get_string(&doc, (unsigned int)obj, "AvailabilityZoneName",
 					     mt.az_name, sizeof(mt.az_name));
 		if (rc != 0 && rc != -ENOENT) {
-			snprintf(err, errlen, "the EFS API response: MountTargets[%u] has a "
-				 "malformed field", i);
+			snprintf(err, errlen,
+				 "the EFS API response: MountTargets[%u] has a "
+				 "malformed field",
+				 i);
 			rc = -EBADMSG;
 			goto out;
 		}
@@ -90,8 +94,8 @@ int efs_api_parse_mount_targets(const char *body, size_t len, const char *fs_id,
 		if (fs_id && strcmp(mt.fs_id, fs_id) != 0)
 			continue;
 		if (*n >= cap) {
-			efs_log(EFS_LOG_WARN, "efs api: more than %u mount targets; ignoring the rest",
-				cap);
+			efs_log(EFS_LOG_WARN,
+				"efs api: more than %u mount targets; ignoring the rest", cap);
 			break;
 		}
 		out[(*n)++] = mt;
@@ -117,12 +121,15 @@ int efs_api_pick(const struct efs_mount_target *mt, unsigned int n, const char *
 			return (int)i;
 	}
 	if (n == 0) {
-		snprintf(err, errlen, "%s has no mount targets: create one in your VPC, or use "
-			 "-o mounttargetip=IP", fs_id);
+		snprintf(err, errlen,
+			 "%s has no mount targets: create one in your VPC, or use "
+			 "-o mounttargetip=IP",
+			 fs_id);
 		return -ENOENT;
 	}
-	off = (size_t)snprintf(err, errlen, "%s has no available mount target in %s %s; it has:",
-			       fs_id, by_name ? "availability zone" : "this instance's zone id",
+	off = (size_t)snprintf(err, errlen,
+			       "%s has no available mount target in %s %s; it has:", fs_id,
+			       by_name ? "availability zone" : "this instance's zone id",
 			       want ? want : "(unknown)");
 	for (i = 0; i < n && off < errlen; i++)
 		off += (size_t)snprintf(err + off, errlen - off, "%s %s in %s/%s (%s)",
@@ -199,8 +206,8 @@ int efs_api_describe_mount_targets(const struct efs_api_req *r, struct efs_mount
 		if ((resp.status == 429 || resp.status == 500 || resp.status == 502 ||
 		     resp.status == 503 || resp.status == 504) &&
 		    attempt < tries) {
-			efs_log(EFS_LOG_INFO, "efs api: HTTP %ld %s, retrying in %u ms", resp.status,
-				resp.error_type, backoff);
+			efs_log(EFS_LOG_INFO, "efs api: HTTP %ld %s, retrying in %u ms",
+				resp.status, resp.error_type, backoff);
 			http_resp_free(&resp);
 			sleep_ms(backoff);
 			backoff *= 2;
@@ -212,24 +219,27 @@ int efs_api_describe_mount_targets(const struct efs_api_req *r, struct efs_mount
 		case 502:
 		case 503:
 		case 504:
-			snprintf(err, errlen, "the EFS API is busy (HTTP %ld %s) after %u tries: try "
-				 "again later, or use -o mounttargetip=IP", resp.status,
-				 resp.error_type, attempt);
+			snprintf(err, errlen,
+				 "the EFS API is busy (HTTP %ld %s) after %u tries: try "
+				 "again later, or use -o mounttargetip=IP",
+				 resp.status, resp.error_type, attempt);
 			rc = -EAGAIN;
 			break;
 		case 401:
 		case 403:
-			snprintf(err, errlen, "the EFS API refused the request (%ld %s: %s): check "
+			snprintf(err, errlen,
+				 "the EFS API refused the request (%ld %s: %s): check "
 				 "the credentials from %s and that they allow "
-				 "elasticfilesystem:DescribeMountTargets", resp.status,
-				 resp.error_type[0] ? resp.error_type : "AccessDenied", msg,
-				 r->creds->source);
+				 "elasticfilesystem:DescribeMountTargets",
+				 resp.status, resp.error_type[0] ? resp.error_type : "AccessDenied",
+				 msg, r->creds->source);
 			rc = -EACCES;
 			break;
 		case 404:
-			snprintf(err, errlen, "the EFS API does not know %s in %s (%s): check the "
-				 "file system id and -o region", r->fs_id, r->region,
-				 msg[0] ? msg : resp.error_type);
+			snprintf(err, errlen,
+				 "the EFS API does not know %s in %s (%s): check the "
+				 "file system id and -o region",
+				 r->fs_id, r->region, msg[0] ? msg : resp.error_type);
 			rc = -ENOENT;
 			break;
 		default:

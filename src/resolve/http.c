@@ -193,7 +193,8 @@ int http_request(const struct http_req *req, struct http_resp *resp, char *err, 
 				 sink.max);
 		} else {
 			rc = map_curl_error(c);
-			snprintf(err, errlen, "%s: %s", req->url, cerr[0] ? cerr : curl_easy_strerror(c));
+			snprintf(err, errlen, "%s: %s", req->url,
+				 cerr[0] ? cerr : curl_easy_strerror(c));
 		}
 		goto out;
 	}

@@ -27,8 +27,8 @@ void imds_init(struct imds *m, const char *endpoint)
 static int no_answer(struct imds *m, int rc, const char *why, char *err, size_t errlen)
 {
 	m->dead = rc;
-	snprintf(m->dead_msg, sizeof(m->dead_msg), "instance metadata at %.120s did not answer (%.180s)",
-		 m->endpoint, why);
+	snprintf(m->dead_msg, sizeof(m->dead_msg),
+		 "instance metadata at %.120s did not answer (%.180s)", m->endpoint, why);
 	snprintf(err, errlen, "%s", m->dead_msg);
 	return rc;
 }
@@ -152,8 +152,7 @@ static int imds_get_raw(struct imds *m, const char *path, struct http_resp *resp
 	return rc;
 }
 
-int imds_get(struct imds *m, const char *path, char *out, size_t outlen, char *err,
-	     size_t errlen)
+int imds_get(struct imds *m, const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
 	struct http_resp resp;
 	size_t n;

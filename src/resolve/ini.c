@@ -88,8 +88,8 @@ int ini_parse(struct ini *ini, const char *text, size_t len, const char *fname, 
 		line[ll] = '\0';
 		pos += ll + (nl ? 1 : 0);
 		if (memchr(line, '\0', ll)) {
-			snprintf(err, errlen, "%s:%u: NUL byte in line: is this a text file?", fname,
-				 lineno);
+			snprintf(err, errlen, "%s:%u: NUL byte in line: is this a text file?",
+				 fname, lineno);
 			return -EINVAL;
 		}
 

@@ -346,8 +346,8 @@ int json_string_copy(const struct json_doc *d, unsigned int tok, char *out, size
 		case 'u':
 			cp = hex4(d->text + i + 1);
 			i += 4;
-			if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < t->end && d->text[i + 1] == '\\' &&
-			    d->text[i + 2] == 'u') {
+			if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < t->end &&
+			    d->text[i + 1] == '\\' && d->text[i + 2] == 'u') {
 				uint32_t lo = hex4(d->text + i + 3);
 
 				if (lo >= 0xdc00 && lo <= 0xdfff) {

@@ -15,8 +15,9 @@
 #include "resolve/imds.h"
 #include "util/log.h"
 
-#define SUGGEST "use -o mounttargetip=IP to connect to a mount target directly, or " \
-		"-o dnsserver=IP to ask your VPC's DNS resolver"
+#define SUGGEST                                                              \
+	"use -o mounttargetip=IP to connect to a mount target directly, or " \
+	"-o dnsserver=IP to ask your VPC's DNS resolver"
 
 /* Everything one resolution needs; lives on the heap for one call. */
 struct resolve_ctx {
@@ -67,14 +68,18 @@ static int ensure_region(struct resolve_ctx *c, char *err, size_t errlen)
 		return 0;
 	m = ctx_imds(c);
 	if (!m) {
-		snprintf(err, errlen, "cannot determine the region: set -o region= or AWS_REGION "
-			 "(%s)", imds_disabled_why(c));
+		snprintf(err, errlen,
+			 "cannot determine the region: set -o region= or AWS_REGION "
+			 "(%s)",
+			 imds_disabled_why(c));
 		return -EDESTADDRREQ;
 	}
 	rc = imds_region(m, region, sizeof(region), why, sizeof(why));
 	if (rc) {
-		snprintf(err, errlen, "cannot determine the region: set -o region= or AWS_REGION "
-			 "(%s)", why);
+		snprintf(err, errlen,
+			 "cannot determine the region: set -o region= or AWS_REGION "
+			 "(%s)",
+			 why);
 		return -EDESTADDRREQ;
 	}
 	efs_log(EFS_LOG_DEBUG, "resolve: region %s from instance metadata", region);
@@ -112,8 +117,10 @@ static int expand_endpoint(const struct resolve_ctx *c, char *out, size_t outlen
 			val = c->cfg.dns_name_suffix;
 			skip = 17;
 		} else if (*p == '{' || *p == '}') {
-			snprintf(err, errlen, "efs_api_endpoint \"%s\": only {region} and "
-				 "{dns_name_suffix} may appear in braces", c->cfg.efs_api_endpoint);
+			snprintf(err, errlen,
+				 "efs_api_endpoint \"%s\": only {region} and "
+				 "{dns_name_suffix} may appear in braces",
+				 c->cfg.efs_api_endpoint);
 			return -EINVAL;
 		}
 		n = val ? strlen(val) : 1;
@@ -129,8 +136,7 @@ static int expand_endpoint(const struct resolve_ctx *c, char *out, size_t outlen
 	return 0;
 }
 
-static int api_fallback(struct resolve_ctx *c, struct resolve_result *res, char *err,
-			size_t errlen)
+static int api_fallback(struct resolve_ctx *c, struct resolve_result *res, char *err, size_t errlen)
 {
 	struct aws_credentials *creds = NULL;
 	struct efs_mount_target *mts = NULL;
@@ -146,14 +152,18 @@ static int api_fallback(struct resolve_ctx *c, struct resolve_result *res, char 
 	m = ctx_imds(c);
 	if (!(c->req->az && *c->req->az)) {
 		if (!m) {
-			snprintf(err, errlen, "it needs this instance's availability zone: give "
-				 "-o az=NAME (%s)", imds_disabled_why(c));
+			snprintf(err, errlen,
+				 "it needs this instance's availability zone: give "
+				 "-o az=NAME (%s)",
+				 imds_disabled_why(c));
 			return -EDESTADDRREQ;
 		}
 		rc = imds_az_id(m, az_id, sizeof(az_id), why, sizeof(why));
 		if (rc) {
-			snprintf(err, errlen, "it needs this instance's availability zone: give "
-				 "-o az=NAME (%s)", why);
+			snprintf(err, errlen,
+				 "it needs this instance's availability zone: give "
+				 "-o az=NAME (%s)",
+				 why);
 			return rc;
 		}
 	}
@@ -204,8 +214,10 @@ static int by_mounttargetip(struct resolve_ctx *c, struct resolve_result *res, c
 	int rc;
 
 	if (!dns_is_numeric(r->mounttargetip)) {
-		snprintf(err, errlen, "-o mounttargetip=%s is not an IP address: give the mount "
-			 "target's address, e.g. -o mounttargetip=10.0.3.7", r->mounttargetip);
+		snprintf(err, errlen,
+			 "-o mounttargetip=%s is not an IP address: give the mount "
+			 "target's address, e.g. -o mounttargetip=10.0.3.7",
+			 r->mounttargetip);
 		return -EINVAL;
 	}
 	snprintf(res->addr, sizeof(res->addr), "%s", r->mounttargetip);
@@ -218,8 +230,10 @@ static int by_mounttargetip(struct resolve_ctx *c, struct resolve_result *res, c
 	if (r->tls) {
 		rc = ensure_region(c, why, sizeof(why));
 		if (rc) {
-			snprintf(err, errlen, "-o tls needs the file system's DNS name to check the "
-				 "certificate: %s", why);
+			snprintf(err, errlen,
+				 "-o tls needs the file system's DNS name to check the "
+				 "certificate: %s",
+				 why);
 			return rc;
 		}
 	}
@@ -260,8 +274,9 @@ static int by_host(struct resolve_ctx *c, struct resolve_result *res, char *err,
 			sizeof(res->addr), why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", why,
-			 rc == -EINVAL ? "fix -o dnsserver" :
-			 "check the name, or give the server's IP address, or -o dnsserver=IP");
+			 rc == -EINVAL ? "fix -o dnsserver"
+				       : "check the name, or give the server's IP address, or -o "
+					 "dnsserver=IP");
 		return rc;
 	}
 	res->how = RESOLVE_BY_DNS;
@@ -311,17 +326,22 @@ static int by_fs_id(struct resolve_ctx *c, struct resolve_result *res, char *err
 static int check_req(const struct resolve_req *r, char *err, size_t errlen)
 {
 	if (r->fs_id && !dns_name_is_fs_id(r->fs_id)) {
-		snprintf(err, errlen, "\"%s\" is not a file system id: write fs- and the hex digits, "
-			 "e.g. fs-12345678", r->fs_id);
+		snprintf(err, errlen,
+			 "\"%s\" is not a file system id: write fs- and the hex digits, "
+			 "e.g. fs-12345678",
+			 r->fs_id);
 		return -EINVAL;
 	}
 	if (r->az && *r->az && (!dns_name_is_hostname(r->az) || strchr(r->az, '.'))) {
-		snprintf(err, errlen, "-o az=%s is not an availability zone name: write e.g. "
-			 "az=us-east-1a", r->az);
+		snprintf(err, errlen,
+			 "-o az=%s is not an availability zone name: write e.g. "
+			 "az=us-east-1a",
+			 r->az);
 		return -EINVAL;
 	}
 	if (!r->fs_id && !r->host && !r->mounttargetip) {
-		snprintf(err, errlen, "nothing to connect to: give fs-ID, HOST:/PATH or "
+		snprintf(err, errlen,
+			 "nothing to connect to: give fs-ID, HOST:/PATH or "
 			 "-o mounttargetip=IP");
 		return -EINVAL;
 	}

@@ -80,9 +80,11 @@ int main(int argc, char **argv)
 			efs_log_set_level(EFS_LOG_DEBUG);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [--fs-id ID] [--host H] [--mounttargetip IP] "
+			fprintf(stderr,
+				"usage: %s [--fs-id ID] [--host H] [--mounttargetip IP] "
 				"[--region R] [--az AZ] [--dnsserver S] [--awsprofile P] [--tls] "
-				"[-v]\n", argv[0]);
+				"[-v]\n",
+				argv[0]);
 			return 2;
 		}
 	}

@@ -18,8 +18,12 @@ static char tmpdir[] = "/tmp/test_resolve_config.XXXXXX";
 static char err[512];
 
 static const char *const env_vars[] = {
-	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED",
-	"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_ENDPOINT_URL_EFS", "EFS_FUSE_CONFIG",
+	"AWS_REGION",
+	"AWS_DEFAULT_REGION",
+	"AWS_EC2_METADATA_DISABLED",
+	"AWS_EC2_METADATA_SERVICE_ENDPOINT",
+	"AWS_ENDPOINT_URL_EFS",
+	"EFS_FUSE_CONFIG",
 	"XDG_CONFIG_HOME",
 };
 
@@ -73,27 +77,28 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.dnsserver, "");
 }
 
-static const char full_conf[] = "# efs-fuse test config\n"
-				"[mount]\n"
-				"region = us-east-1\n"
-				"dns_name_suffix = example.test\n"
-				"  ; indented comment\n"
-				"fall_back_to_mount_target_ip_address_enabled = false\n"
-				"imds_enabled = yes\n"
-				"imds_endpoint = http://127.0.0.1:9\n"
-				"dns_timeout_ms = 1500\n"
-				"dnsserver = 127.0.0.1:5353\n"
-				"\n"
-				"[mount.cn-north-1]\n"
-				"dns_name_suffix = amazonaws.com.cn\n"
-				"dnsserver = 10.0.0.2\n"
-				"\n"
-				"[mount.us-gov-west-1]\n"
-				"fall_back_to_mount_target_ip_address_enabled = true\n"
-				"efs_api_endpoint = https://elasticfilesystem-fips.{region}.{dns_name_suffix}\n"
-				"\n"
-				"[other-module]\n"
-				"whatever = 1\n";
+static const char full_conf[] =
+	"# efs-fuse test config\n"
+	"[mount]\n"
+	"region = us-east-1\n"
+	"dns_name_suffix = example.test\n"
+	"  ; indented comment\n"
+	"fall_back_to_mount_target_ip_address_enabled = false\n"
+	"imds_enabled = yes\n"
+	"imds_endpoint = http://127.0.0.1:9\n"
+	"dns_timeout_ms = 1500\n"
+	"dnsserver = 127.0.0.1:5353\n"
+	"\n"
+	"[mount.cn-north-1]\n"
+	"dns_name_suffix = amazonaws.com.cn\n"
+	"dnsserver = 10.0.0.2\n"
+	"\n"
+	"[mount.us-gov-west-1]\n"
+	"fall_back_to_mount_target_ip_address_enabled = true\n"
+	"efs_api_endpoint = https://elasticfilesystem-fips.{region}.{dns_name_suffix}\n"
+	"\n"
+	"[other-module]\n"
+	"whatever = 1\n";
 
 static void test_mount_section(void **state)
 {
@@ -218,9 +223,9 @@ static void test_apply_region(void **state)
 	assert_string_equal(cfg.region, "cn-northwest-1");
 	assert_int_equal(cfg.region_from, RCFG_IMDS);
 	assert_string_equal(cfg.dns_name_suffix, "amazonaws.com.cn");
-	assert_int_equal(resolve_config_apply_region(&cfg, &ini, &cl, "x y", RCFG_IMDS, err,
-						     sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		resolve_config_apply_region(&cfg, &ini, &cl, "x y", RCFG_IMDS, err, sizeof(err)),
+		-EINVAL);
 }
 
 static void expect_error(const char *text, int rc, const char *needle1, const char *needle2)

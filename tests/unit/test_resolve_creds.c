@@ -72,12 +72,11 @@ static void test_profile_parsing(void **state)
 
 	ini_init(&creds);
 	ini_init(&conf);
-	assert_int_equal(ini_parse(&creds, creds_text, strlen(creds_text), "credentials", err,
-				   sizeof(err)),
-			 0);
-	assert_int_equal(ini_parse(&conf, config_text, strlen(config_text), "config", err,
-				   sizeof(err)),
-			 0);
+	assert_int_equal(
+		ini_parse(&creds, creds_text, strlen(creds_text), "credentials", err, sizeof(err)),
+		0);
+	assert_int_equal(
+		ini_parse(&conf, config_text, strlen(config_text), "config", err, sizeof(err)), 0);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(credentials_from_profile(&creds, &conf, "default", &c, err, sizeof(err)),
 			 0);

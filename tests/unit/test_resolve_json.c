@@ -33,7 +33,8 @@ static const char describe_ok[] =
 	"        {\"OwnerId\": \"251839141158\", \"MountTargetId\": \"fsmt-11111111\",\n"
 	"         \"FileSystemId\": \"fs-01234567\", \"SubnetId\": \"subnet-1\",\n"
 	"         \"LifeCycleState\": \"creating\", \"IpAddress\": \"172.31.1.1\",\n"
-	"         \"AvailabilityZoneId\": \"use2-az1\", \"AvailabilityZoneName\": \"us-east-2a\"},\n"
+	"         \"AvailabilityZoneId\": \"use2-az1\", \"AvailabilityZoneName\": "
+	"\"us-east-2a\"},\n"
 	"        {\"MountTargetId\": \"fsmt-33333333\", \"FileSystemId\": \"fs-01234567\",\n"
 	"         \"LifeCycleState\": \"available\", \"IpAddress\": \"172.31.3.3\",\n"
 	"         \"AvailabilityZoneId\": \"use2-az3\", \"AvailabilityZoneName\": \"us-east-2c\",\n"
@@ -130,8 +131,8 @@ static void test_json_hostile(void **state)
 	{
 		struct json_tok many[JSON_MAX_DEPTH];
 
-		assert_int_equal(json_parse(&d, deep + 100 - JSON_MAX_DEPTH,
-					    2 * JSON_MAX_DEPTH, many, JSON_MAX_DEPTH),
+		assert_int_equal(json_parse(&d, deep + 100 - JSON_MAX_DEPTH, 2 * JSON_MAX_DEPTH,
+					    many, JSON_MAX_DEPTH),
 				 0);
 	}
 	/* more tokens than the array holds */
@@ -151,8 +152,8 @@ static void test_describe_parse(void **state)
 	unsigned int n;
 
 	assert_int_equal(efs_api_parse_mount_targets(describe_ok, strlen(describe_ok),
-						     "fs-01234567", mt, EFS_API_MAX_TARGETS, &n, err,
-						     sizeof(err)),
+						     "fs-01234567", mt, EFS_API_MAX_TARGETS, &n,
+						     err, sizeof(err)),
 			 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(mt[0].id, "fsmt-55a4413c");
@@ -166,8 +167,8 @@ static void test_describe_parse(void **state)
 	assert_string_equal(mt[2].subnet_id, "");
 	/* another file system's targets are skipped */
 	assert_int_equal(efs_api_parse_mount_targets(describe_ok, strlen(describe_ok),
-						     "fs-99999999", mt, EFS_API_MAX_TARGETS, &n, err,
-						     sizeof(err)),
+						     "fs-99999999", mt, EFS_API_MAX_TARGETS, &n,
+						     err, sizeof(err)),
 			 0);
 	assert_int_equal(n, 0);
 	/* cap respected */
@@ -176,8 +177,8 @@ static void test_describe_parse(void **state)
 			 0);
 	assert_int_equal(n, 2);
 	/* empty list */
-	assert_int_equal(efs_api_parse_mount_targets("{\"MountTargets\":[]}", 19, "fs-01234567",
-						     mt, EFS_API_MAX_TARGETS, &n, err, sizeof(err)),
+	assert_int_equal(efs_api_parse_mount_targets("{\"MountTargets\":[]}", 19, "fs-01234567", mt,
+						     EFS_API_MAX_TARGETS, &n, err, sizeof(err)),
 			 0);
 	assert_int_equal(n, 0);
 }
@@ -235,8 +236,8 @@ static void test_pick(void **state)
 	int i;
 
 	assert_int_equal(efs_api_parse_mount_targets(describe_ok, strlen(describe_ok),
-						     "fs-01234567", mt, EFS_API_MAX_TARGETS, &n, err,
-						     sizeof(err)),
+						     "fs-01234567", mt, EFS_API_MAX_TARGETS, &n,
+						     err, sizeof(err)),
 			 0);
 	i = efs_api_pick(mt, n, "fs-01234567", "use2-az3", NULL, err, sizeof(err));
 	assert_int_equal(i, 2);
@@ -268,10 +269,8 @@ static void test_pick(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_basics),
-		cmocka_unit_test(test_json_hostile),
-		cmocka_unit_test(test_describe_parse),
-		cmocka_unit_test(test_describe_hostile),
+		cmocka_unit_test(test_json_basics),    cmocka_unit_test(test_json_hostile),
+		cmocka_unit_test(test_describe_parse), cmocka_unit_test(test_describe_hostile),
 		cmocka_unit_test(test_pick),
 	};
 

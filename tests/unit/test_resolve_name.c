@@ -70,9 +70,9 @@ static void test_errors(void **state)
 	assert_int_equal(build("{fs_id}.{az}-x.example", "fs-12345678", "r", NULL, "s"), -EINVAL);
 	assert_non_null(strstr(err, "-o az="));
 	/* region needed but unknown */
-	assert_int_equal(build(RESOLVE_DEFAULT_DNS_NAME_FORMAT, "fs-12345678", NULL, NULL,
-			       "amazonaws.com"),
-			 -EINVAL);
+	assert_int_equal(
+		build(RESOLVE_DEFAULT_DNS_NAME_FORMAT, "fs-12345678", NULL, NULL, "amazonaws.com"),
+		-EINVAL);
 	assert_non_null(strstr(err, "region"));
 	/* the result must be a DNS name */
 	assert_int_equal(build("{fs_id}..{region}", "fs-12345678", "us-east-1", NULL, "s"),
