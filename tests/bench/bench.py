@@ -208,8 +208,9 @@ def main():
         hdr = "| workload | " + " | ".join(t.name for t in targets) + " |"
         lines = [
             "efs-fuse benchmarks: nfs-ganesha on loopback in a network namespace, "
-            "netem delay %s per packet; medians of %d runs; %s" % (
-                a.delay, a.runs, time.strftime("%Y-%m-%d")),
+            "%s; medians of %d runs; %s" % (
+                "no added latency" if a.delay in ("0", "0ms", "0us")
+                else "netem delay %s per packet" % a.delay, a.runs, time.strftime("%Y-%m-%d")),
             "", hdr, "|---" * (len(targets) + 1) + "|"]
 
         def row(label, key, fmt):
