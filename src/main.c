@@ -242,6 +242,9 @@ int main(int argc, char **argv)
 		rc = setup(&m, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "efs-fuse: %s\n", err[0] ? err : strerror(-rc > 0 ? -rc : EIO));
+		/* The one line above is the whole story for the user. */
+		if (!m.opts.debug)
+			efs_log_set_level(EFS_LOG_ERR);
 		teardown(&m);
 		tell_parent(&m, EXIT_MOUNT_FAILED);
 		return EXIT_MOUNT_FAILED;

@@ -5,7 +5,9 @@
  *
  * Contract
  *  - nfs4_enc_<op>() appends the operation number and its arguments to an
- *    encoder and returns 0 or -EMSGSIZE.  The caller counts operations and
+ *    encoder and returns 0, -EMSGSIZE (no room), or -EINVAL for arguments no
+ *    valid request can carry (handle length 0 or > 128, owner > 1024 bytes,
+ *    NULL name, unknown claim/create mode/object type).  The caller counts operations and
  *    closes the compound with nfs4_enc_compound_end().
  *  - nfs4_dec_<op>() reads one nfs_resop4: it checks the operation number
  *    (mismatch -> -EBADMSG), then the status.  It returns
