@@ -441,3 +441,16 @@ def test_standin_imds_needs_token(standin):
         pytest.fail("IMDS answered without a token")
     except urllib.error.HTTPError as e:
         assert e.code == 401
+
+
+def test_contrib_example_config_parses(env):
+    """contrib/efs-fuse.conf is valid and gives the China suffix in China."""
+    conf = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))), "contrib", "efs-fuse.conf")
+    e = {"EFS_FUSE_CONFIG": conf, "AWS_EC2_METADATA_DISABLED": "true"}
+    r = ok(env.run("--fs-id", FS, "--mounttargetip", "10.0.0.1", "--tls",
+                   "--region", "cn-north-1", env=e))
+    assert r["tls_name"] == "fs-12345678.efs.cn-north-1.amazonaws.com.cn"
+    r = ok(env.run("--fs-id", FS, "--mounttargetip", "10.0.0.1", "--tls",
+                   "--region", "us-east-1", env=e))
+    assert r["tls_name"] == NAME
