@@ -79,7 +79,7 @@ sum_srv=$(sha256sum <"$export_dir/dir/random.bin")
 echo "dir/random.bin: same sha256 through the mount and in the server's export ($export_dir)"
 show df -h "$mnt"
 
-daemon=?
+daemon='?'
 for p in $(pgrep -x efs-fuse || true); do
 	tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -qx "$mnt" && daemon=$p
 done

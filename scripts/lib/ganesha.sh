@@ -48,6 +48,7 @@ ganesha_start()
 		-p "$state/ganesha.pid" -N NIV_EVENT </dev/null >>"$state/ganesha.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$state/ganesha.shpid"
+	# shellcheck disable=SC2034 # for the caller
 	GANESHA_PID=$pid
 	# Wait (up to 15 s) for the port to accept.
 	for ((i = 0; i < 300; i++)); do
