@@ -37,6 +37,15 @@ fi
 
 echo "install-deps: installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The project starts nfs-ganesha itself, on loopback, with its own config:
+# keep the package from starting the system service (0.0.0.0:2049) on install.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	# shellcheck disable=SC2016 # $1 is policy-rc.d's argument
+	printf '#!/bin/sh\ncase "$1" in nfs-ganesha*) exit 101 ;; esac\nexit 0\n' >"$policy"
+	chmod 0755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -q -o=Dpkg::Use-Pty=0 </dev/null ||
 	{ echo "install-deps: apt-get update failed" >&2; exit 1; }
 apt-get install -y -q -o=Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" </dev/null ||
@@ -47,4 +56,10 @@ for p in "${missing[@]}"; do
 	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed ||
 		{ echo "install-deps: $p is still not installed" >&2; exit 1; }
 done
+# ... nor at boot, if we just installed it (systemd machines).
+if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && command -v systemctl >/dev/null &&
+	systemctl is-enabled --quiet nfs-ganesha 2>/dev/null; then
+	echo "install-deps: disabling the system nfs-ganesha service (the project runs its own)"
+	systemctl disable --now nfs-ganesha >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"
