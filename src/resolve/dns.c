@@ -188,8 +188,13 @@ int dns_lookup(const char *name, const char *server, bool fqdn, unsigned int tim
 		}
 		memcpy(addr, l.addr, strlen(l.addr) + 1);
 		break;
-	case ARES_ENOTFOUND:
 	case ARES_ENODATA:
+		rc = -ENOENT;
+		snprintf(err, errlen,
+			 "cannot resolve %s: the name has no address records (asked %s)", name,
+			 asked);
+		break;
+	case ARES_ENOTFOUND:
 	case ARES_ENONAME:
 		rc = -ENOENT;
 		snprintf(err, errlen, "cannot resolve %s: no such name (asked %s)", name, asked);

@@ -266,12 +266,57 @@ static void test_pick(void **state)
 	}
 }
 
+/* Every prefix and many single-byte mutations of the real response: an error or a
+ * result, never a crash or an overread (run under valgrind/ASan to see overreads). */
+static void test_describe_mutations(void **state)
+{
+	static const char subst[] = {'"', '\\', '{', '}', '[', ']', ',', ':', '\0', 0x01, 'u', '0'};
+	struct efs_mount_target mt[EFS_API_MAX_TARGETS];
+	size_t len = strlen(describe_ok), cut, pos, k;
+	unsigned int n, ok = 0;
+	int rc;
+
+	for (cut = 0; cut < len; cut++) {
+		/* exact-size heap copy so an overread is visible to memory checkers */
+		char *p = malloc(cut ? cut : 1);
+
+		assert_non_null(p);
+		memcpy(p, describe_ok, cut);
+		rc = efs_api_parse_mount_targets(p, cut, "fs-01234567", mt, EFS_API_MAX_TARGETS, &n,
+						 err, sizeof(err));
+		/* only the full text (or it minus trailing whitespace) is valid JSON */
+		if (rc == 0)
+			assert_true(cut >= len - 2);
+		else
+			assert_int_equal(rc, -EBADMSG);
+		free(p);
+	}
+	for (pos = 0; pos < len; pos++) {
+		for (k = 0; k < sizeof(subst); k++) {
+			char *p = malloc(len);
+
+			assert_non_null(p);
+			memcpy(p, describe_ok, len);
+			p[pos] = subst[k];
+			rc = efs_api_parse_mount_targets(p, len, "fs-01234567", mt,
+							 EFS_API_MAX_TARGETS, &n, err, sizeof(err));
+			assert_true(rc == 0 || rc == -EBADMSG);
+			if (rc == 0) {
+				assert_true(n <= 3);
+				ok++;
+			}
+			free(p);
+		}
+	}
+	assert_true(ok > 0); /* some mutations (inside string values) still parse */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_basics),    cmocka_unit_test(test_json_hostile),
 		cmocka_unit_test(test_describe_parse), cmocka_unit_test(test_describe_hostile),
-		cmocka_unit_test(test_pick),
+		cmocka_unit_test(test_pick),	       cmocka_unit_test(test_describe_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -454,3 +454,14 @@ def test_contrib_example_config_parses(env):
     r = ok(env.run("--fs-id", FS, "--mounttargetip", "10.0.0.1", "--tls",
                    "--region", "us-east-1", env=e))
     assert r["tls_name"] == NAME
+
+
+def test_system_resolver_reads_etc_hosts(env):
+    """No dnsserver: c-ares uses the system configuration, /etc/hosts first."""
+    with open("/etc/hosts") as f:
+        if not any(l.split()[1:2] == ["localhost"] and l.split()[0] == "127.0.0.1"
+                   for l in f if l.strip() and not l.startswith("#")):
+            pytest.fail("/etc/hosts has no '127.0.0.1 localhost' line")
+    env.write_config({"dnsserver": None})
+    r = ok(env.run("--host", "localhost"))
+    assert r["addr"] == "127.0.0.1" and r["how"] == "dns"
