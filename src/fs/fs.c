@@ -162,6 +162,11 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	}
 	if (r)
 		return efs_errno(r);
+	/* A name that leads to a removed file (nlink 0; a server may answer
+	 * so from a stale name cache) does not exist. */
+	if ((a.valid & NFS4_ATTR_BIT(FATTR4_NUMLINKS)) && a.nlink == 0 &&
+	    (a.valid & NFS4_ATTR_BIT(FATTR4_TYPE)) && a.type != NF4DIR)
+		return -ENOENT;
 	r = efs_inode_ref(fs, &fh, &a, &in);
 	if (r)
 		return r;

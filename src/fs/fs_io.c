@@ -68,6 +68,18 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		return efs_errno(r);
 	if (st.fh.len == 0)
 		st.fh = fh;
+	if ((a.valid & NFS4_ATTR_BIT(FATTR4_NUMLINKS)) && a.nlink == 0 &&
+	    (a.valid & NFS4_ATTR_BIT(FATTR4_TYPE)) && a.type == NF4REG) {
+		/*
+		 * Removed on the server (by another client) while the kernel
+		 * still has the name: -ESTALE makes the VFS redo the path walk
+		 * with LOOKUP_REVAL, so open(2) revalidates the name and fails
+		 * with ENOENT (close-to-open).
+		 */
+		nfs4_close(fs->clnt, cr, &st);
+		efs_inode_set_attr(in, &a);
+		return -ESTALE;
+	}
 	if (a.valid && efs_inode_set_attr_changed(in, &a) && fs->inval)
 		fs->inval(fs->inval_arg, ino); /* close-to-open: kernel attrs are stale */
 	*fp = file_new(fs, cr, in, &st, flags);

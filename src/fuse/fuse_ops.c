@@ -21,6 +21,7 @@ static bool expected_errno(int e)
 {
 	switch (e) {
 	case ENOENT:
+	case ESTALE:
 	case EEXIST:
 	case ENOTEMPTY:
 	case ENOTDIR:
