@@ -16,6 +16,7 @@
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -71,7 +72,7 @@ def it_tmp():
     yield base
     left = mounts.fuse_mounts_under(base)
     for m in left:  # do not leave them behind, but fail the run
-        mounts.subprocess.run(["fusermount3", "-uz", m[0]], capture_output=True)
+        subprocess.run(["fusermount3", "-uz", m[0]], capture_output=True)
     alive = [(m.mountpoint, m.pid) for m in _all_mounts
              if m.pid is not None and mounts._pid_alive(m.pid)]
     for m in _all_mounts:
