@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import (PROFILE_AKID, PROFILE_SECRET, TEST_AKID, TEST_SECRET, PYTHON)
+from efs_env import (PROFILE_AKID, PROFILE_SECRET, TEST_AKID, TEST_SECRET, PYTHON, free_port)
 
 FS = "fs-12345678"
 NAME = "fs-12345678.efs.us-east-1.amazonaws.com"
@@ -203,7 +203,7 @@ def test_imdsv1_fallback(env, standin):
 
 
 def test_metadata_closed_port_fails_fast(env):
-    port = __import__("conftest").free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     env.write_config({"imds_endpoint": "http://127.0.0.1:%d" % port})
     r = env.run("--fs-id", FS)
     msg = failed(r)
@@ -364,6 +364,7 @@ def test_throttling_gives_up_after_four_tries(env, standin):
 def test_server_error_is_retried(env, standin):
     standin.set(fail_status=[500])
     r = ok(env.run("--fs-id", "fs-deadbeef", "--region", "us-east-1", env=GOOD_KEYS))
+    assert r["addr"] == "127.0.0.2"
     assert [e["status"] for e in standin.api_log()] == [500, 200]
 
 
