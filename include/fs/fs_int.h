@@ -108,6 +108,8 @@ void efs_inode_fh(struct efs_inode *in, struct nfs4_fh *fh);
 /* Store freshly fetched attributes (merging a partial set). */
 void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a);
 void efs_inode_invalidate(struct efs_inode *in);
+/* After a WRITE that ended at end: the cached size is at least end; attributes stale. */
+void efs_inode_grow(struct efs_inode *in, uint64_t end);
 /* Store a (true) or not; true when the change attribute moved. */
 bool efs_inode_set_attr_changed(struct efs_inode *in, const struct nfs4_attr *a);
 /* Cached type (NF4*), 0 if unknown. */

@@ -187,6 +187,18 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 
 	if (fs->cfg.ro)
 		return -EROFS;
+	if (f->flags & O_APPEND) {
+		/*
+		 * The kernel's offset is its cached i_size, which another
+		 * client may have moved: append at the size the server gave at
+		 * open (close-to-open), advanced by the writes since.  The
+		 * kernel serialises writes to one inode, so this is stable.
+		 */
+		pthread_mutex_lock(&f->inode->lock);
+		if (f->inode->attr_valid && (f->inode->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)))
+			off = f->inode->attr.size;
+		pthread_mutex_unlock(&f->inode->lock);
+	}
 	while (done < size) {
 		uint32_t cnt = size - done > fs->wsize ? fs->wsize : (uint32_t)(size - done);
 		uint32_t n = 0, committed = 0;
@@ -206,7 +218,8 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 			note_unstable(f, verf);
 		done += n;
 	}
-	efs_inode_invalidate(f->inode);
+	if (done > 0)
+		efs_inode_grow(f->inode, off + done);
 	if (f->sync && r == 0) {
 		/* a server that answered UNSTABLE4 to FILE_SYNC4 still owes us */
 		r = efs_fs_fsync(fs, cr, f);

@@ -250,6 +250,16 @@ void efs_inode_invalidate(struct efs_inode *in)
 	pthread_mutex_unlock(&in->lock);
 }
 
+void efs_inode_grow(struct efs_inode *in, uint64_t end)
+{
+	pthread_mutex_lock(&in->lock);
+	if ((in->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && in->attr.size < end)
+		in->attr.size = end;
+	in->attr_time.tv_sec = 0;
+	in->attr_time.tv_nsec = 0;
+	pthread_mutex_unlock(&in->lock);
+}
+
 uint32_t efs_inode_type(struct efs_inode *in)
 {
 	uint32_t t = 0;

@@ -30,6 +30,7 @@ static struct {
 	uint8_t commit_verf[NFS4_VERIFIER_SIZE];
 	unsigned writes, commits, readdirs, closes;
 	uint32_t last_stable;
+	uint64_t last_off;
 } srv;
 
 static struct nfs4_client *fake_clnt = (struct nfs4_client *)&srv;
@@ -272,6 +273,7 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	(void)buf;
 	srv.writes++;
 	srv.last_stable = stable;
+	srv.last_off = off;
 	*written = len;
 	*committed = stable;
 	memcpy(verf, srv.write_verf, NFS4_VERIFIER_SIZE);
@@ -717,6 +719,29 @@ static void test_commit_verifier(void **state)
 	assert_int_equal(fs->ninodes, 0);
 }
 
+static void test_append_uses_server_size(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_entry e;
+	struct efs_file *f;
+	size_t n = 0;
+
+	/* the fake OPEN reports size 42; the kernel's stale i_size says 7 */
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f12", &e), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY | O_APPEND, &f), 0);
+	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 7, &n), 0);
+	assert_int_equal(srv.last_off, 42);
+	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 10, &n), 0);
+	assert_int_equal(srv.last_off, 45);
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	/* without O_APPEND the kernel's offset is used as is */
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &f), 0);
+	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 7, &n), 0);
+	assert_int_equal(srv.last_off, 7);
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
 static void test_free_closes_leftovers(void **state)
 {
 	struct efs_fs *fs = *state;
@@ -745,6 +770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readdir_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_loops_on_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_verifier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_uses_server_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_closes_leftovers, setup, teardown),
 	};
 
