@@ -40,7 +40,9 @@ step "integration tests (pytest)"
 EFS_IT_TMPDIR=$(mktemp -d /tmp/efs-fuse-test-all.XXXXXX)
 chmod 0755 "$EFS_IT_TMPDIR"
 export EFS_IT_TMPDIR
+# Where the tests find the daemon and the test tools that `make check` built.
 export EFS_FUSE=${EFS_FUSE:-$build/efs-fuse}
+export BUILD_DIR=$build EFS_FUSE_BUILDDIR=$build
 rc=0
 # Debian's python explicitly: it has pytest and botocore (a pyenv python may not).
 /usr/bin/python3 -m pytest -v -p no:cacheprovider \

@@ -1,6 +1,8 @@
 """Fixtures for the efs-fuse integration tests (run as root on loopback).
 
   efs_fuse_bin    the built daemon: $EFS_FUSE or <repo>/build/efs-fuse
+  build_dir       the build tree (test tools): $EFS_FUSE_BUILDDIR, $BUILD_DIR,
+                  the daemon's directory, or <repo>/build
   it_tmp          session temp dir (under $EFS_IT_TMPDIR if set); at the end
                   nothing may be mounted under it or running for it
   ganesha         session nfs-ganesha (lease 60 s) on 127.0.0.1:<own port>
@@ -57,6 +59,17 @@ def efs_fuse_bin():
         if not shutil.which(tool):
             pytest.fail("%s not installed: run scripts/install-deps.sh" % tool, pytrace=False)
     return os.path.realpath(path)
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    d = (os.environ.get("EFS_FUSE_BUILDDIR") or os.environ.get("BUILD_DIR")
+         or (os.path.dirname(os.environ["EFS_FUSE"]) if os.environ.get("EFS_FUSE") else None)
+         or os.path.join(REPO, "build"))
+    if not os.path.isfile(os.path.join(d, "Makefile")):
+        pytest.fail("no configured build tree at %s: run scripts/build.sh or set "
+                    "EFS_FUSE_BUILDDIR" % d, pytrace=False)
+    return d
 
 
 _all_mounts = []
