@@ -19,6 +19,7 @@
  *  - Threads: everything may be called from any thread concurrently.
  *    Locks (lock order, outermost first):
  *        efs_dir.lock  (per open directory, held across its READDIR RPCs)
+ *        efs_inode.lk_mutex (lock states of one file, held across LOCK RPCs)
  *        fs table lock (inode hash + lookup counts; never held across an RPC)
  *        efs_inode.lock (fh + cached attributes of one inode)
  *        fs files lock (list of open files/dirs, leaf)
@@ -78,11 +79,12 @@ void efs_fs_free(struct efs_fs *fs);
 uint32_t efs_fs_rsize(const struct efs_fs *fs);
 uint32_t efs_fs_wsize(const struct efs_fs *fs);
 /*
- * Upward signal: the kernel's cached attributes of ino are stale (the
- * change attribute moved behind its back, seen at open: close-to-open).
+ * Upward signal: the kernel's cached attributes (and with data, its cached
+ * pages) of ino are stale: the change attribute moved behind its back (seen
+ * at open: close-to-open), or a lock was taken (lock revalidates).
  * Set once before requests are served; fn must not block on fs/.
  */
-typedef void (*efs_inval_fn)(void *arg, uint64_t ino);
+typedef void (*efs_inval_fn)(void *arg, uint64_t ino, bool data);
 void efs_fs_set_inval(struct efs_fs *fs, efs_inval_fn fn, void *arg);
 /* The server's fileid of node id ino (for logs). */
 uint64_t efs_fs_fileid(struct efs_fs *fs, uint64_t ino);
@@ -134,6 +136,19 @@ int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f);
 /* Which inode f belongs to (for logs). */
 uint64_t efs_file_ino(const struct efs_file *f);
+
+/*
+ * ---- byte-range locks (RFC 8881 sections 18.10-18.12) ----
+ * owner: the kernel's lock owner (fi->lock_owner); type F_RDLCK, F_WRLCK or
+ * F_UNLCK; len 0 = to end of file.  wait (F_SETLKW, flock without LOCK_NB)
+ * polls a refused lock until granted.  A refused lock is -EAGAIN.  Taking a
+ * lock drops the kernel's cached pages and attributes of the file.
+ */
+int efs_fs_setlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, uint64_t owner,
+		 int type, uint64_t start, uint64_t len, bool wait);
+/* *type becomes F_UNLCK, or the conflicting lock's type/start/len. */
+int efs_fs_getlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, uint64_t owner,
+		 int *type, uint64_t *start, uint64_t *len);
 
 /* ---- directories ---- */
 int efs_fs_opendir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_dir **dp);

@@ -33,6 +33,17 @@ struct efs_inode {
 	struct nfs4_attr attr;	   /* last attributes seen */
 	struct timespec attr_time; /* CLOCK_MONOTONIC when attr was fetched */
 	bool attr_valid;
+	/* protected by lk_mutex (held across LOCK/LOCKU RPCs of this file) */
+	pthread_mutex_t lk_mutex;
+	struct efs_lock *locks;
+};
+
+/* The NFS lock state of one lock owner on one file (fs_lock.c). */
+struct efs_lock {
+	struct efs_lock *next;
+	uint64_t owner;
+	struct efs_file *file; /* the open whose stateid the lock state came from */
+	struct nfs4_lock_state ls;
 };
 
 struct efs_list {
@@ -124,6 +135,10 @@ mode_t efs_attr_type_mode(uint32_t nf4type);
 void efs_stat_to_sattr(const struct stat *in, int to_set, struct nfs4_sattr *sa);
 /* 0 or -errno from an nfs4 status (0, -NFS4ERR_*, -errno). */
 int efs_errno(int nfs4_status);
+
+/* ---- fs_lock.c ---- */
+/* Release the lock states that came from f (before its CLOSE). */
+void efs_lock_release_file(struct efs_fs *fs, struct efs_file *f);
 
 /* ---- shared helpers (fs.c) ---- */
 void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_attr *a,

@@ -81,7 +81,7 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		return -ESTALE;
 	}
 	if (a.valid && efs_inode_set_attr_changed(in, &a) && fs->inval)
-		fs->inval(fs->inval_arg, ino); /* close-to-open: kernel attrs are stale */
+		fs->inval(fs->inval_arg, ino, false); /* close-to-open: kernel attrs are stale */
 	*fp = file_new(fs, cr, in, &st, flags);
 	if (!*fp) {
 		nfs4_close(fs->clnt, cr, &st);
@@ -287,6 +287,7 @@ int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 	int r, r2;
 
 	r = commit(fs, &f->cred, f);
+	efs_lock_release_file(fs, f);
 	r2 = efs_errno(nfs4_close(fs->clnt, &f->cred, &f->st));
 	pthread_mutex_lock(&fs->files_lock);
 	efs_list_del(&f->link);

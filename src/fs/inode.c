@@ -30,11 +30,19 @@ static struct efs_inode *inode_alloc(uint64_t fileid, const struct nfs4_fh *fh)
 	in->fileid = fileid;
 	in->fh = *fh;
 	pthread_mutex_init(&in->lock, NULL);
+	pthread_mutex_init(&in->lk_mutex, NULL);
 	return in;
 }
 
 static void inode_free(struct efs_inode *in)
 {
+	while (in->locks) {
+		struct efs_lock *l = in->locks;
+
+		in->locks = l->next;
+		free(l);
+	}
+	pthread_mutex_destroy(&in->lk_mutex);
 	pthread_mutex_destroy(&in->lock);
 	free(in);
 }

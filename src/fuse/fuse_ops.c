@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include "fuse/fuse_int.h"
 #include "util/log.h"
 
@@ -31,6 +32,7 @@ static bool expected_errno(int e)
 	case ENAMETOOLONG:
 	case EROFS:
 	case EINVAL:
+	case EAGAIN:
 	case EXDEV:
 	case ENOSYS:
 	case EOPNOTSUPP:
@@ -506,6 +508,68 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	reply_status(req, "access", ino, NULL, efs_fs_access(req_fs(req), &cr, ino, mask));
 }
 
+static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	uint64_t start = (uint64_t)lock->l_start, len = (uint64_t)lock->l_len;
+	int type = lock->l_type, r;
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	r = efs_fs_getlk(req_fs(req), &cr, f, fi->lock_owner, &type, &start, &len);
+	if (r < 0) {
+		reply_status(req, "getlk", ino, NULL, r);
+		return;
+	}
+	lock->l_type = (short)type;
+	if (type != F_UNLCK) {
+		lock->l_whence = SEEK_SET;
+		lock->l_start = (off_t)start;
+		lock->l_len = (off_t)len;
+		lock->l_pid = 0; /* held on another client or by another owner */
+	}
+	fuse_reply_lock(req, lock);
+}
+
+static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+		     int sleep)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct rpc_cred cr;
+
+	efs_fuse_cred(req, &cr);
+	reply_status(req, "setlk", ino, NULL,
+		     efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, lock->l_type,
+				  (uint64_t)lock->l_start, (uint64_t)lock->l_len, sleep != 0));
+}
+
+/* flock(2): a whole-file lock, as the Linux NFS client maps it. */
+static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct rpc_cred cr;
+	int type;
+
+	switch (op & ~LOCK_NB) {
+	case LOCK_SH:
+		type = F_RDLCK;
+		break;
+	case LOCK_EX:
+		type = F_WRLCK;
+		break;
+	case LOCK_UN:
+		type = F_UNLCK;
+		break;
+	default:
+		reply_status(req, "flock", ino, NULL, -EINVAL);
+		return;
+	}
+	efs_fuse_cred(req, &cr);
+	reply_status(
+		req, "flock", ino, NULL,
+		efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, type, 0, 0, !(op & LOCK_NB)));
+}
+
 const struct fuse_lowlevel_ops efs_fuse_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
@@ -535,4 +599,7 @@ const struct fuse_lowlevel_ops efs_fuse_ops = {
 	.releasedir = op_releasedir,
 	.statfs = op_statfs,
 	.access = op_access,
+	.getlk = op_getlk,
+	.setlk = op_setlk,
+	.flock = op_flock,
 };

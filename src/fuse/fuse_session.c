@@ -38,10 +38,10 @@ static int opt_add(char *buf, size_t bufsz, const char *name, const char *value)
 }
 
 /* fs/ saw a file change behind the kernel's back: drop its attributes. */
-static void inval_inode(void *arg, uint64_t ino)
+static void inval_inode(void *arg, uint64_t ino, bool data)
 {
 	struct efs_fuse *f = arg;
-	int r = fuse_lowlevel_notify_inval_inode(f->se, (fuse_ino_t)ino, -1, 0);
+	int r = fuse_lowlevel_notify_inval_inode(f->se, (fuse_ino_t)ino, data ? 0 : -1, 0);
 
 	if (r < 0 && r != -ENOENT)
 		efs_log(EFS_LOG_DEBUG, "notify_inval_inode: %s", strerror(-r));

@@ -28,7 +28,7 @@
 static struct {
 	uint8_t write_verf[NFS4_VERIFIER_SIZE];
 	uint8_t commit_verf[NFS4_VERIFIER_SIZE];
-	unsigned writes, commits, readdirs, closes;
+	unsigned writes, commits, readdirs, closes, unlocks;
 	uint32_t last_stable;
 	uint64_t last_off;
 } srv;
@@ -344,6 +344,51 @@ int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 			return r;
 	}
 	*eof = i >= DIR_ENTRIES;
+	return 0;
+}
+
+int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
+	      struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len,
+	      struct nfs4_lock_denied *denied)
+{
+	(void)c;
+	(void)cr;
+	(void)st;
+	(void)locktype;
+	(void)off;
+	(void)len;
+	(void)denied;
+	ls->have_stateid = true;
+	ls->stateid.seqid++;
+	return 0;
+}
+
+int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+	       uint64_t lock_owner, uint32_t locktype, uint64_t off, uint64_t len,
+	       struct nfs4_lock_denied *denied)
+{
+	(void)c;
+	(void)cr;
+	(void)fh;
+	(void)lock_owner;
+	(void)locktype;
+	denied->offset = off;
+	denied->length = len;
+	denied->type = WRITE_LT;
+	return -NFS4ERR_DENIED;
+}
+
+int nfs4_locku(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
+	       struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len)
+{
+	(void)c;
+	(void)cr;
+	(void)st;
+	(void)ls;
+	(void)locktype;
+	(void)off;
+	(void)len;
+	srv.unlocks++;
 	return 0;
 }
 
@@ -742,6 +787,28 @@ static void test_append_uses_server_size(void **state)
 	efs_fs_forget(fs, e.ino, 1);
 }
 
+static void test_locks(void **state)
+{
+	struct efs_fs *fs = *state;
+	uint64_t start = 10, len = 0;
+	struct efs_file *f;
+	int type = F_WRLCK;
+
+	assert_int_equal(efs_fs_open(fs, &root_cred, EFS_ROOT_INO, O_RDWR, &f), 0);
+	assert_int_equal(efs_fs_setlk(fs, &root_cred, f, 77, F_WRLCK, 0, 0, false), 0);
+	assert_non_null(fs->root->locks);
+	assert_int_equal(efs_fs_getlk(fs, &root_cred, f, 78, &type, &start, &len), 0);
+	assert_int_equal(type, F_WRLCK);
+	assert_int_equal(start, 10);
+	assert_int_equal(len, 0); /* to EOF */
+	assert_int_equal(efs_fs_setlk(fs, &root_cred, f, 77, F_UNLCK, 0, 0, false), 0);
+	assert_int_equal(srv.unlocks, 1);
+	/* release drops the lock state before CLOSE */
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	assert_int_equal(srv.unlocks, 2);
+	assert_null(fs->root->locks);
+}
+
 static void test_free_closes_leftovers(void **state)
 {
 	struct efs_fs *fs = *state;
@@ -771,6 +838,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_loops_on_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_verifier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_uses_server_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_closes_leftovers, setup, teardown),
 	};
 
