@@ -129,8 +129,13 @@ int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f
 		size_t size, uint64_t off, size_t *got);
 int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, const void *buf,
 		 size_t size, uint64_t off, size_t *written);
-/* COMMIT what is unstable; the error of the write-back is returned here. */
-int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
+/*
+ * close(2) of a descriptor: COMMIT what is unstable (the error of the
+ * write-back is returned here) and drop the POSIX locks lock_owner holds
+ * on the file (the FUSE flush contract).
+ */
+int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
+		 uint64_t lock_owner);
 int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
 /* COMMIT if still needed, CLOSE, free f.  Returns the first error. */
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f);

@@ -139,6 +139,9 @@ int efs_errno(int nfs4_status);
 /* ---- fs_lock.c ---- */
 /* Release the lock states that came from f (before its CLOSE). */
 void efs_lock_release_file(struct efs_fs *fs, struct efs_file *f);
+/* Unlock everything owner holds on in (close of a descriptor). */
+int efs_lock_release_owner(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			   uint64_t owner);
 
 /* ---- shared helpers (fs.c) ---- */
 void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_attr *a,

@@ -272,9 +272,13 @@ static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file 
 	return r;
 }
 
-int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
+int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
+		 uint64_t lock_owner)
 {
-	return commit(fs, cr, f);
+	int r = commit(fs, cr, f), r2;
+
+	r2 = efs_lock_release_owner(fs, cr, f->inode, lock_owner);
+	return r ? r : r2;
 }
 
 int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)

@@ -144,6 +144,17 @@ int efs_fs_getlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	return 0;
 }
 
+int efs_lock_release_owner(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			   uint64_t owner)
+{
+	bool held;
+
+	pthread_mutex_lock(&in->lk_mutex);
+	held = find_lock(in, owner) != NULL;
+	pthread_mutex_unlock(&in->lk_mutex);
+	return held ? unlock_owner(fs, cr, in, owner, 0, 0) : 0;
+}
+
 void efs_lock_release_file(struct efs_fs *fs, struct efs_file *f)
 {
 	struct efs_inode *in = f->inode;

@@ -360,7 +360,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct rpc_cred cr;
 
 	efs_fuse_cred(req, &cr);
-	reply_status(req, "flush", ino, NULL, efs_fs_flush(req_fs(req), &cr, f));
+	reply_status(req, "flush", ino, NULL, efs_fs_flush(req_fs(req), &cr, f, fi->lock_owner));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -731,9 +731,9 @@ static void test_commit_verifier(void **state)
 	assert_int_equal(n, sizeof(data));
 	assert_int_equal(srv.writes, 2); /* wsize 64 KiB */
 	assert_int_equal(srv.last_stable, UNSTABLE4);
-	assert_int_equal(efs_fs_flush(fs, &root_cred, f), 0);
+	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 1), 0);
 	assert_int_equal(srv.commits, 1);
-	assert_int_equal(efs_fs_flush(fs, &root_cred, f), 0);
+	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 1), 0);
 	assert_int_equal(srv.commits, 1); /* nothing left to commit */
 	/* the server restarted between WRITE and COMMIT */
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, data, 10, 0, &n), 0);
@@ -803,9 +803,14 @@ static void test_locks(void **state)
 	assert_int_equal(len, 0); /* to EOF */
 	assert_int_equal(efs_fs_setlk(fs, &root_cred, f, 77, F_UNLCK, 0, 0, false), 0);
 	assert_int_equal(srv.unlocks, 1);
+	/* close(2) by the owner drops its locks; another owner's flush does not */
+	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 99), 0);
+	assert_int_equal(srv.unlocks, 1);
+	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 77), 0);
+	assert_int_equal(srv.unlocks, 2);
 	/* release drops the lock state before CLOSE */
 	assert_int_equal(efs_fs_release(fs, f), 0);
-	assert_int_equal(srv.unlocks, 2);
+	assert_int_equal(srv.unlocks, 3);
 	assert_null(fs->root->locks);
 }
 
