@@ -215,6 +215,17 @@ class Dnsmasq:
         wait_for(lambda: self.answer(SWITCH_NAME) == (0, [addr]), 5,
                  "dnsmasq to answer %s -> %s after SIGHUP" % (SWITCH_NAME, addr))
 
+    def forget(self):
+        """Make SWITCH_NAME NXDOMAIN (empty addn-hosts + SIGHUP by pid)."""
+        tmp = self.hosts + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("# nothing\n")
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, self.hosts)
+        self.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: (self.answer(SWITCH_NAME) or (None,))[0] == 3, 5,
+                 "dnsmasq to answer NXDOMAIN for %s after SIGHUP" % SWITCH_NAME)
+
     def log(self):
         try:
             with open(self.log_path, errors="replace") as f:
@@ -226,6 +237,15 @@ class Dnsmasq:
         """How many queries for name dnsmasq has logged so far."""
         return sum(1 for l in self.log().splitlines()
                    if "query[" in l and (" %s from " % name) in l)
+
+    def queried_since(self, name, before, timeout=3):
+        """True once dnsmasq's log shows more than `before` queries for name
+        (the log is written asynchronously)."""
+        try:
+            wait_for(lambda: self.queries(name) > before, timeout, "a query for " + name)
+            return True
+        except AssertionError:
+            return False
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -38,7 +38,7 @@ def test_fallback_env_credentials_mounts_own_az(reach, az, dns, standin):
     before = dns.queries(API_NAME)
     m = reach.mount(reach.opts(port=az.port), source=API_ONLY_FS, env=ENV_KEYS)
     assert _az_of(m) == "AZ-b"
-    assert dns.queries(API_NAME) > before, "DNS was not tried first"
+    assert dns.queried_since(API_NAME, before), "DNS was not tried first"
     assert set(_api_statuses(standin)) == {200}
     assert "/latest/meta-data/placement/availability-zone-id" in standin.imds_paths()
     # data goes to AZ-b's export
@@ -102,7 +102,8 @@ def test_fallback_throttled_then_mounts(reach, az, standin):
     m = reach.mount(reach.opts(port=az.port), source=API_ONLY_FS, env=ENV_KEYS)
     assert _az_of(m) == "AZ-b"
     st = _api_statuses(standin)
-    assert st[:3] == [429, 503, 200] and set(st[3:]) <= {200}, st
+    # (the stand-in answers 429 first, then 503; its log order may interleave)
+    assert st.count(429) == 1 and st.count(503) == 1 and set(st) == {200, 429, 503}, st
 
 
 def test_fallback_asks_the_api_once_per_mount(reach, az, standin):

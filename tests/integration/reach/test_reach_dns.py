@@ -37,7 +37,7 @@ def test_fs_id_mounts_own_az_by_dns(reach, az, dns):
     m = reach.mount(reach.opts(port=az.port))
     assert _which_az(m, az) == "AZ-a"
     _write_lands_in(m, az, az.a, "by-dns")
-    assert dns.queries(NAME) > before, "dnsmasq never saw a query for %s" % NAME
+    assert dns.queried_since(NAME, before), "dnsmasq never saw a query for %s" % NAME
     assert reachlib.daemon_peers(m.pid) == ["127.0.0.1:%d" % az.port]
     assert reach.standin.api_log() == [], "DNS answered: the EFS API must not be asked"
 
@@ -52,7 +52,7 @@ def test_az_option_mounts_other_az(reach, az, dns):
     m = reach.mount(reach.opts("az=us-east-1b", port=az.port))
     assert _which_az(m, az) == "AZ-b"
     _write_lands_in(m, az, az.b, "by-az")
-    assert dns.queries(AZB_NAME) > before, "dnsmasq never saw a query for %s" % AZB_NAME
+    assert dns.queried_since(AZB_NAME, before), "dnsmasq never saw a query for %s" % AZB_NAME
     assert reachlib.daemon_peers(m.pid) == ["127.0.0.2:%d" % az.port]
 
 
@@ -65,8 +65,21 @@ def test_nxdomain_is_one_clear_line(reach, az, dns):
     assert line.startswith("efs-fuse: "), r
     assert bad in line, r
     assert "mounttargetip" in line and "dnsserver" in line, r
-    assert dns.queries(bad) >= 1, "the NXDOMAIN did not come from dnsmasq"
+    assert dns.queried_since(bad, 0), "the NXDOMAIN did not come from dnsmasq"
     assert reach.standin.api_log() == []
+
+
+def test_unknown_fs_with_api_fallback_is_one_line(reach, az, dns):
+    # default configuration: DNS says NXDOMAIN, then the EFS API says the
+    # file system does not exist; still one line naming the name tried
+    bad = "fs-99999999.efs.us-east-1.amazonaws.com"
+    env = {"AWS_ACCESS_KEY_ID": reachlib.TEST_AKID,
+           "AWS_SECRET_ACCESS_KEY": reachlib.TEST_SECRET}
+    r = reach.fail(reach.opts(port=az.port), source="fs-99999999", env=env)
+    line = r.line
+    assert bad in line and "mounttargetip" in line and "dnsserver" in line, r
+    assert [e["status"] for e in reach.standin.api_log()][:1] == [404], \
+        reach.standin.api_log()
 
 
 def test_mounttargetip_uses_no_dns(reach, az, dns):

@@ -73,9 +73,32 @@ def test_reconnect_resolves_again(reach, dns, shared_pair):
                                      dns.queries(SWITCH_NAME) - queries)
     with open(os.path.join(export, "after"), "rb") as f:
         assert f.read() == after
-    assert dns.queries(SWITCH_NAME) > queries, "the reconnect did not ask DNS again"
+    assert dns.queried_since(SWITCH_NAME, queries), "the reconnect did not ask DNS again"
     assert peers == ["127.0.0.2:%d" % b.port], "daemon connected to %r" % peers
     assert b.client_records(), "AZ-b's ganesha holds no client record for the mount"
     # files opened before the switch are still reachable (same handles on AZ-b)
     with open(os.path.join(m.mountpoint, "before"), "rb") as f:
         assert f.read() == before
+
+
+def test_reconnect_keeps_address_when_dns_fails(reach, dns, shared_pair):
+    """The name stops resolving (NXDOMAIN, no API fallback) while AZ-a's
+    server restarts: the reconnect keeps the address it had and the mount
+    carries on."""
+    a, b, export = shared_pair
+    b.stop()  # only AZ-a exists in this story
+    m = reach.mount(reach.opts(port=a.port), source=SWITCH_FS)
+    assert reachlib.daemon_peers(m.pid) == ["127.0.0.1:%d" % a.port]
+    # efs-fuse re-reads its configuration on every resolution
+    reach.write_config({"fall_back_to_mount_target_ip_address_enabled": "false"})
+    dns.forget()  # SWITCH_NAME -> NXDOMAIN
+    queries = dns.queries(SWITCH_NAME)
+    assert a.stop() is not None
+    a.start()
+    data = os.urandom(3000)
+    ok, detail = _write_with_deadline(os.path.join(m.mountpoint, "kept"), data, 60)
+    assert ok, "I/O after the restart failed: %s" % detail
+    with open(os.path.join(export, "kept"), "rb") as f:
+        assert f.read() == data
+    assert dns.queried_since(SWITCH_NAME, queries), "the reconnect did not ask DNS again"
+    assert reachlib.daemon_peers(m.pid) == ["127.0.0.1:%d" % a.port]
