@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 
-import reachlib
 from reachlib import (API_ONLY_FS, PROFILE_AKID, PROFILE_SECRET, TEST_AKID, TEST_SECRET)
 
 API_NAME = "fs-deadbeef.efs.us-east-1.amazonaws.com"
@@ -168,4 +167,3 @@ def _api_ok(standin):
     return [e["status"] for e in standin.api_log()] == [200]
 
 
-del reachlib  # imported for the fixtures' side (sys.path); nothing used here
