@@ -357,7 +357,11 @@ def main():
     ver = subprocess.run([binary, "-V"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
-    meta = {"version": "%s (%s)" % (ver.splitlines()[0] if ver else binary, commit or "?"),
+    # EFS_FUSE_COMMIT names the commit a binary from elsewhere was built from.
+    commit = os.environ.get("EFS_FUSE_COMMIT") or (
+        commit if os.path.realpath(binary).startswith(REPO + "/") else None)
+    meta = {"version": "%s (%s)" % (ver.splitlines()[0] if ver else binary,
+                                    commit or "built outside the tree: " + binary),
             "cmd": " ".join(shlex.quote(x) for x in ["tests/bench/bench.py"] + sys.argv[1:])}
     base = tempfile.mkdtemp(prefix="efs-fuse-bench-", dir=os.environ.get("TMPDIR", "/var/tmp"))
     os.chmod(base, 0o755)
