@@ -4,7 +4,8 @@
 with the ratio, then the small-file workloads again at 1 ms RTT.
 
     sudo tests/bench/bench.py [--runs 3] [--size-mib 1024] [--files 2000]
-                              [--delay-us 500] [--no-latency] [--only LIST]
+                              [--delay-us 500 | --delay 500us] [--no-latency]
+                              [--only LIST] [--fio]
                               [-o EFS_FUSE_OPTS] [--out FILE.md]
 
 Workloads (medians of --runs):
@@ -336,13 +337,25 @@ def main():
     ap.add_argument("--files", type=int, default=2000)
     ap.add_argument("--delay-us", type=int, default=500,
                     help="one-way delay for the latency run (500 us = 1 ms RTT)")
+    ap.add_argument("--delay", help="the same as --delay-us, written 500us / 1ms / 0 "
+                    "(0: no latency run)")
     ap.add_argument("--no-latency", action="store_true", help="skip the latency run")
+    ap.add_argument("--fio", action="store_true", help="accepted: fio always runs "
+                    "(leave it out with --only)")
     ap.add_argument("--only", default="dd,fio,files,untar",
                     help="comma list of workloads (dd,fio,files,untar)")
     ap.add_argument("-o", dest="opts", default="", help="extra efs-fuse -o options")
     ap.add_argument("--out", help="also write the table to this file")
     a = ap.parse_args()
     only = set(a.only.split(","))
+    if a.delay is not None:
+        import re
+        mt = re.fullmatch(r"(\d+(?:\.\d+)?)(us|ms|s)?", a.delay.strip())
+        if not mt:
+            ap.error("--delay: expected e.g. 500us, 1ms or 0")
+        a.delay_us = int(float(mt.group(1)) * {"us": 1, "ms": 1000, "s": 1000000,
+                                               None: 1}[mt.group(2)])
+        a.no_latency = a.no_latency or a.delay_us == 0
     if os.geteuid() != 0:
         sys.exit("bench: run as root (namespaces, ganesha FSAL VFS, drop_caches)")
     binary = os.environ.get("EFS_FUSE") or os.path.join(REPO, "build", "efs-fuse")
