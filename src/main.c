@@ -36,7 +36,8 @@ struct efs_mount {
 	struct nfs4_client *client;
 	struct efs_fs *fs;
 	struct efs_fuse *fuse;
-	int ready_fd; /* write end of the parent's pipe, or -1 */
+	bool resolved_once; /* the first connection uses setup()'s answer */
+	int ready_fd;       /* write end of the parent's pipe, or -1 */
 };
 
 /* Re-resolution on reconnect (rpc calls this without locks held). */
@@ -46,6 +47,12 @@ static int reresolve(void *arg, char *host, size_t hostsz)
 	struct resolve_result r;
 	char err[512];
 
+	if (!m->resolved_once) {
+		/* setup() just resolved: do not ask DNS/IMDS/the API twice. */
+		m->resolved_once = true;
+		snprintf(host, hostsz, "%s", m->rres.addr);
+		return 0;
+	}
 	if (resolve_mount_target(&m->rreq, &r, err, sizeof(err)) != 0) {
 		efs_log(EFS_LOG_WARN, "re-resolving the mount target: %s; keeping %s", err,
 			m->rres.addr);
