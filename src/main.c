@@ -192,6 +192,8 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	fcfg.attr_timeout = 1.0;
 	fcfg.entry_timeout = 1.0;
 	fcfg.ro = o->ro;
+	fcfg.cache_size = o->cache_size;
+	fcfg.sync_writes = o->noac; /* nfs(5): noac also makes writes synchronous */
 	m->fs = efs_fs_new(m->client, &root, &root_attr, &fcfg);
 	if (!m->fs) {
 		snprintf(err, errlen, "out of memory");

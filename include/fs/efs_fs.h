@@ -48,6 +48,8 @@
 struct efs_fs_cfg {
 	double attr_timeout, entry_timeout; /* seconds the kernel may cache */
 	bool ro;			    /* refuse modifications (EROFS) */
+	uint64_t cache_size;		    /* write-back cache cap, bytes (0: 256 MiB) */
+	bool sync_writes;		    /* every write FILE_SYNC (noac), no write-back */
 };
 
 /* One directory entry handed to the kernel. */
@@ -141,6 +143,9 @@ int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f);
 /* Which inode f belongs to (for logs). */
 uint64_t efs_file_ino(const struct efs_file *f);
+/* The kernel may keep its page cache for this open: the file's change
+ * attribute is the one the cache was filled at (close-to-open). */
+bool efs_file_keep_cache(const struct efs_file *f);
 
 /*
  * ---- byte-range locks (RFC 8881 sections 18.10-18.12) ----

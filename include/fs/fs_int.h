@@ -19,6 +19,8 @@
 #include <time.h>
 #include "fs/efs_fs.h"
 #include "nfs4/nfs4_client.h"
+#include "cache/wbcache.h"
+#include "cache/readahead.h"
 
 struct efs_inode {
 	/* constant after creation */
@@ -33,6 +35,12 @@ struct efs_inode {
 	struct nfs4_attr attr;	   /* last attributes seen */
 	struct timespec attr_time; /* CLOCK_MONOTONIC when attr was fetched */
 	bool attr_valid;
+	/* data path (fs_io.c), protected by lock */
+	struct wb_file *wb;	 /* write-back data, while any open of this inode writes */
+	unsigned int nopen;	 /* opens of this inode (efs_file) */
+	uint64_t data_gen;	 /* bumped when our cached view of the data goes stale */
+	uint64_t kept_change;	 /* change attribute the kernel's page cache matches */
+	bool kept_valid;
 	/* protected by lk_mutex (held across LOCK/LOCKU RPCs of this file) */
 	pthread_mutex_t lk_mutex;
 	struct efs_lock *locks;
@@ -56,6 +64,9 @@ struct efs_file {
 	struct nfs4_open_state st; /* set at open, read-only afterwards */
 	struct rpc_cred cred;	   /* opener's, for COMMIT/CLOSE at release */
 	int flags;		   /* open(2) flags */
+	bool keep_cache;	   /* the kernel may keep its page cache (set at open) */
+	struct ra_file *ra;	   /* read-ahead of this open (NULL for O_DIRECT) */
+	uint64_t ra_gen;	   /* inode data_gen the read-ahead data belongs to */
 	bool sync;		   /* FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT) */
 	/* protected by lock */
 	pthread_mutex_t lock;
@@ -96,6 +107,8 @@ struct efs_fs {
 	uint64_t ninodes;
 	pthread_mutex_t files_lock;
 	struct efs_list files, dirs;
+	struct wbcache *wb; /* write-back cache (fs_io.c), created by efs_fs_new */
+	struct ra_pool *ra; /* read-ahead workers (fs_io.c) */
 	efs_inval_fn inval; /* set before serving, read-only afterwards */
 	void *inval_arg;
 };
@@ -138,6 +151,14 @@ int efs_errno(int nfs4_status);
 
 /* ---- fs_lock.c ---- */
 /* Release the lock states that came from f (before its CLOSE). */
+/* Data path (fs_io.c): caches, and hooks for the attribute code. */
+int efs_io_init(struct efs_fs *fs);
+void efs_io_fini(struct efs_fs *fs);
+/* Before a GETATTR: send cached writes so the server's size/mtime are ours. */
+void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in);
+/* Before a SETATTR of the size: write and COMMIT cached data; -errno. */
+int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in);
+
 void efs_lock_release_file(struct efs_fs *fs, struct efs_file *f);
 /* Unlock everything owner holds on in (close of a descriptor). */
 int efs_lock_release_owner(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,

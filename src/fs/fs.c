@@ -52,6 +52,12 @@ struct efs_fs *efs_fs_new(struct nfs4_client *c, const struct nfs4_fh *root,
 	pthread_mutex_init(&fs->files_lock, NULL);
 	efs_list_init(&fs->files);
 	efs_list_init(&fs->dirs);
+	if (efs_io_init(fs) < 0) {
+		efs_inode_table_fini(fs);
+		pthread_mutex_destroy(&fs->files_lock);
+		free(fs);
+		return NULL;
+	}
 	return fs;
 }
 
@@ -81,6 +87,7 @@ void efs_fs_free(struct efs_fs *fs)
 			break;
 		efs_fs_releasedir(fs, d);
 	}
+	efs_io_fini(fs);
 	efs_inode_table_fini(fs);
 	pthread_mutex_destroy(&fs->files_lock);
 	free(fs);
@@ -129,6 +136,7 @@ int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inod
 	struct nfs4_fh fh;
 	int r;
 
+	efs_io_writeout(fs, in); /* the server's size must include our cached writes */
 	efs_inode_fh(in, &fh);
 	r = nfs4_getattr(fs->clnt, cr, &fh, a);
 	if (r)
@@ -209,6 +217,12 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 		return efs_fs_getattr(fs, cr, ino, st, timeout);
 	if (fs->cfg.ro)
 		return -EROFS;
+	if (sa.set & NFS4_SET_SIZE) {
+		/* Cached writes go first, so the truncate is ordered after them. */
+		r = efs_io_flush_inode(fs, in);
+		if (r)
+			return r;
+	}
 	if (f && (sa.set & NFS4_SET_SIZE) && (f->st.share_access & OPEN4_SHARE_ACCESS_WRITE)) {
 		sid = &f->st.stateid;
 		fh = f->st.fh;

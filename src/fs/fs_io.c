@@ -3,6 +3,15 @@
  * (18.22), WRITE (18.32) and COMMIT (18.3) with the write verifier check.
  * Each FUSE open has its own open state (nfs4_open_* uses a fresh
  * open-owner per call).
+ *
+ * Data path (issue 3): ordinary writes land in the write-back cache
+ * (cache/wbcache.h) and are sent as UNSTABLE4 WRITEs in the background;
+ * flush (every close) and fsync return once the inode's data is written
+ * and COMMITted.  O_SYNC/O_DSYNC/O_DIRECT opens, and noac mounts, write
+ * FILE_SYNC4 at once.  Reads go through the open's read-ahead
+ * (cache/readahead.h), after pushing cached writes they overlap.  The
+ * kernel keeps its page cache across opens while the change attribute is
+ * the one it was filled at (keep_cache).
  */
 #include "config.h"
 #include <errno.h>
@@ -24,6 +33,8 @@ static uint32_t share_access(int flags)
 	}
 }
 
+static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
+
 static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
 				 const struct nfs4_open_state *st, int flags)
 {
@@ -35,12 +46,120 @@ static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, s
 	f->st = *st;
 	f->cred = *cr;
 	f->flags = flags;
-	f->sync = (flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0;
+	f->sync = (flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0 || fs->cfg.sync_writes;
+	if (!(flags & O_DIRECT) && (flags & O_ACCMODE) != O_WRONLY)
+		f->ra = ra_file_new(fs->ra, &st->fh, &st->stateid);
+	pthread_mutex_lock(&in->lock);
+	in->nopen++;
+	f->ra_gen = in->data_gen;
+	pthread_mutex_unlock(&in->lock);
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_lock(&fs->files_lock);
 	efs_list_add(&fs->files, &f->link);
 	pthread_mutex_unlock(&fs->files_lock);
 	return f;
+}
+
+
+int efs_io_init(struct efs_fs *fs)
+{
+	struct wbcache_cfg wc = {
+		.cap = fs->cfg.cache_size ? fs->cfg.cache_size : (uint64_t)256 << 20,
+		.flushers = 8,
+	};
+
+	fs->wb = wbcache_new(fs->clnt, &wc);
+	fs->ra = ra_pool_new(fs->clnt, 64u << 20, 4);
+	if (!fs->wb || !fs->ra) {
+		efs_io_fini(fs);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void efs_io_fini(struct efs_fs *fs)
+{
+	wbcache_free(fs->wb);
+	ra_pool_free(fs->ra);
+	fs->wb = NULL;
+	fs->ra = NULL;
+}
+
+/* The inode's write-back file, created on first use; NULL on ENOMEM. */
+static struct wb_file *inode_wb(struct efs_fs *fs, struct efs_inode *in)
+{
+	struct wb_file *wb;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->wb)
+		in->wb = wb_file_new(fs->wb, &in->fh);
+	wb = in->wb;
+	pthread_mutex_unlock(&in->lock);
+	return wb;
+}
+
+static struct wb_file *inode_wb_peek(struct efs_inode *in)
+{
+	struct wb_file *wb;
+
+	pthread_mutex_lock(&in->lock);
+	wb = in->wb;
+	pthread_mutex_unlock(&in->lock);
+	return wb;
+}
+
+void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in)
+{
+	struct wb_file *wb = inode_wb_peek(in);
+
+	(void)fs;
+	if (wb)
+		wb_file_writeout(wb, 0, UINT64_MAX / 2);
+}
+
+int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
+{
+	struct wb_file *wb = inode_wb_peek(in);
+
+	(void)fs;
+	pthread_mutex_lock(&in->lock);
+	in->data_gen++; /* read-ahead of every open is stale after a truncate */
+	in->kept_valid = false;
+	pthread_mutex_unlock(&in->lock);
+	return wb ? wb_file_flush(wb) : 0;
+}
+
+/* Our own write changed the data: other opens' read-ahead and keep_cache. */
+static void note_local_write(struct efs_inode *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->data_gen++;
+	in->kept_valid = false;
+	pthread_mutex_unlock(&in->lock);
+}
+
+/*
+ * keep_cache: the kernel's page cache for this inode was filled while the
+ * file had change attribute kept_change; keep it only if that still holds.
+ */
+static bool keep_cache_at_open(struct efs_inode *in, const struct nfs4_attr *a)
+{
+	bool keep = false;
+
+	if (!(a->valid & NFS4_ATTR_BIT(FATTR4_CHANGE)))
+		return false;
+	pthread_mutex_lock(&in->lock);
+	if (in->kept_valid && in->kept_change == a->change && !in->wb)
+		keep = true;
+	in->kept_change = a->change;
+	in->kept_valid = true;
+	pthread_mutex_unlock(&in->lock);
+	return keep;
+}
+
+bool efs_file_keep_cache(const struct efs_file *f)
+{
+	return f->keep_cache;
 }
 
 uint64_t efs_file_ino(const struct efs_file *f)
@@ -87,6 +206,7 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		nfs4_close(fs->clnt, cr, &st);
 		return -ENOMEM;
 	}
+	(*fp)->keep_cache = keep_cache_at_open(in, &a);
 	return 0;
 }
 
@@ -127,6 +247,8 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	if (r)
 		goto fail_close;
 	*fp = file_new(fs, cr, in, &st, flags);
+	if (*fp)
+		keep_cache_at_open(in, &a);
 	if (!*fp) {
 		efs_inode_unref(fs, in, 1);
 		r = -ENOMEM;
@@ -139,8 +261,9 @@ fail_close:
 	return r;
 }
 
-int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
-		size_t size, uint64_t off, size_t *got)
+/* READ straight from the server (O_DIRECT opens, or no read-ahead). */
+static int read_direct(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
+		       size_t size, uint64_t off, size_t *got)
 {
 	size_t done = 0;
 	int r;
@@ -164,6 +287,32 @@ int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f
 	return 0;
 }
 
+int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
+		size_t size, uint64_t off, size_t *got)
+{
+	struct efs_inode *in = f->inode;
+	struct wb_file *wb = inode_wb_peek(in);
+	uint64_t gen;
+	int r;
+
+	/* Our cached writes must be on the server before it answers a READ. */
+	if (wb && wb_file_busy(wb))
+		wb_file_writeout(wb, off, size);
+	if (!f->ra)
+		return read_direct(fs, cr, f, buf, size, off, got);
+	pthread_mutex_lock(&in->lock);
+	gen = in->data_gen;
+	pthread_mutex_unlock(&in->lock);
+	pthread_mutex_lock(&f->lock);
+	if (f->ra_gen != gen) {
+		ra_file_invalidate(f->ra);
+		f->ra_gen = gen;
+	}
+	pthread_mutex_unlock(&f->lock);
+	r = ra_file_read(f->ra, cr, off, size, buf, got);
+	return r ? efs_errno(r) : 0;
+}
+
 static void note_unstable(struct efs_file *f, const uint8_t verf[NFS4_VERIFIER_SIZE])
 {
 	pthread_mutex_lock(&f->lock);
@@ -178,12 +327,52 @@ static void note_unstable(struct efs_file *f, const uint8_t verf[NFS4_VERIFIER_S
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* Synchronous FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT, noac). */
+static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
+		      const void *buf, size_t size, uint64_t off, size_t *written)
+{
+	struct wb_file *wb = inode_wb_peek(f->inode);
+	size_t done = 0;
+	int r = 0;
+
+	/* Earlier cached writes first: the sync write must not be overtaken. */
+	if (wb) {
+		r = wb_file_flush(wb);
+		if (r)
+			return r;
+	}
+	while (done < size) {
+		uint32_t cnt = size - done > fs->wsize ? fs->wsize : (uint32_t)(size - done);
+		uint32_t n = 0, committed = 0;
+		uint8_t verf[NFS4_VERIFIER_SIZE];
+
+		r = nfs4_write(fs->clnt, cr, &f->st.fh, &f->st.stateid, off + done,
+			       (const char *)buf + done, cnt, FILE_SYNC4, &n, &committed, verf);
+		if (r) {
+			r = efs_errno(r);
+			break;
+		}
+		if (n == 0 || n > cnt) {
+			r = -EIO;
+			break;
+		}
+		if (committed != FILE_SYNC4)
+			note_unstable(f, verf);
+		done += n;
+	}
+	/* A server that answered UNSTABLE4 to FILE_SYNC4 still owes us. */
+	if (r == 0)
+		r = commit(fs, cr, f);
+	*written = done;
+	return done > 0 ? 0 : r;
+}
+
 int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, const void *buf,
 		 size_t size, uint64_t off, size_t *written)
 {
-	uint32_t stable = f->sync ? FILE_SYNC4 : UNSTABLE4;
-	size_t done = 0;
-	int r = 0;
+	struct efs_inode *in = f->inode;
+	struct wb_file *wb;
+	int r;
 
 	if (fs->cfg.ro)
 		return -EROFS;
@@ -194,44 +383,22 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		 * open (close-to-open), advanced by the writes since.  The
 		 * kernel serialises writes to one inode, so this is stable.
 		 */
-		pthread_mutex_lock(&f->inode->lock);
-		if (f->inode->attr_valid && (f->inode->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)))
-			off = f->inode->attr.size;
-		pthread_mutex_unlock(&f->inode->lock);
+		pthread_mutex_lock(&in->lock);
+		if (in->attr_valid && (in->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)))
+			off = in->attr.size;
+		pthread_mutex_unlock(&in->lock);
 	}
-	while (done < size) {
-		uint32_t cnt = size - done > fs->wsize ? fs->wsize : (uint32_t)(size - done);
-		uint32_t n = 0, committed = 0;
-		uint8_t verf[NFS4_VERIFIER_SIZE];
-
-		r = nfs4_write(fs->clnt, cr, &f->st.fh, &f->st.stateid, off + done,
-			       (const char *)buf + done, cnt, stable, &n, &committed, verf);
-		if (r) {
-			r = efs_errno(r);
-			break;
-		}
-		if (n == 0 || n > cnt) {
-			r = -EIO;
-			break;
-		}
-		if (committed == UNSTABLE4)
-			note_unstable(f, verf);
-		done += n;
+	note_local_write(in);
+	if (f->sync) {
+		r = write_sync(fs, cr, f, buf, size, off, written);
+	} else {
+		wb = inode_wb(fs, in);
+		r = wb ? wb_file_write(wb, cr, &f->st.stateid, off, buf, size) : -ENOMEM;
+		*written = r ? 0 : size;
 	}
-	if (done > 0)
-		efs_inode_grow(f->inode, off + done);
-	if (f->sync && r == 0) {
-		/* a server that answered UNSTABLE4 to FILE_SYNC4 still owes us */
-		r = efs_fs_fsync(fs, cr, f);
-	}
-	if (done > 0 && r != 0 && !f->sync) {
-		*written = done; /* partial write: report what went out */
-		return 0;
-	}
-	if (r)
-		return r;
-	*written = done;
-	return 0;
+	if (*written > 0)
+		efs_inode_grow(in, off + *written);
+	return r;
 }
 
 /* COMMIT the whole file if UNSTABLE4 writes are outstanding. */
@@ -272,10 +439,20 @@ static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file 
 	return r;
 }
 
+/* Everything this open and the inode have cached: written and COMMITted. */
+static int flush_all(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
+{
+	struct wb_file *wb = inode_wb_peek(f->inode);
+	int r = wb ? wb_file_flush(wb) : 0;
+	int r2 = commit(fs, cr, f);
+
+	return r ? r : r2;
+}
+
 int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
 		 uint64_t lock_owner)
 {
-	int r = commit(fs, cr, f), r2;
+	int r = flush_all(fs, cr, f), r2;
 
 	r2 = efs_lock_release_owner(fs, cr, f->inode, lock_owner);
 	return r ? r : r2;
@@ -283,16 +460,34 @@ int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 
 int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
 {
-	return commit(fs, cr, f);
+	return flush_all(fs, cr, f);
 }
 
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 {
+	struct efs_inode *in = f->inode;
+	struct wb_file *drop = NULL;
 	int r, r2;
 
-	r = commit(fs, &f->cred, f);
+	/* Flushed before CLOSE: the cached writes may use this open's stateid. */
+	r = flush_all(fs, &f->cred, f);
 	efs_lock_release_file(fs, f);
 	r2 = efs_errno(nfs4_close(fs->clnt, &f->cred, &f->st));
+	ra_file_free(f->ra);
+	pthread_mutex_lock(&in->lock);
+	if (--in->nopen == 0) {
+		drop = in->wb;
+		in->wb = NULL;
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (drop) {
+		/* Nothing may stay behind unreported: the last flush saw it all. */
+		int r3 = wb_file_flush(drop);
+
+		if (!r)
+			r = r3;
+		wb_file_free(drop);
+	}
 	pthread_mutex_lock(&fs->files_lock);
 	efs_list_del(&f->link);
 	pthread_mutex_unlock(&fs->files_lock);

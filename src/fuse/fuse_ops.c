@@ -281,7 +281,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->keep_cache = 0; /* close-to-open: drop cached pages at open */
+	/* close-to-open: cached pages survive only an unchanged file */
+	fi->keep_cache = efs_file_keep_cache(f);
 	if (fi->flags & O_DIRECT)
 		fi->direct_io = 1;
 	if (fuse_reply_open(req, fi) != 0)
