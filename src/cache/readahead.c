@@ -78,6 +78,29 @@ static int load(struct ra_pool *p, const struct rpc_cred *cr, const struct nfs4_
 	return rc;
 }
 
+/* Read [off, off+size) straight into dst, for requests no segment can hold. */
+static int read_direct(struct ra_pool *p, const struct rpc_cred *cr, struct ra_file *f,
+		       uint64_t off, size_t size, uint8_t *dst, uint32_t *len, bool *eof)
+{
+	uint32_t have = 0, got;
+	int rc = 0;
+
+	*eof = false;
+	while (have < size && !*eof) {
+		uint32_t want = size - have > p->segsize ? p->segsize : (uint32_t)(size - have);
+
+		rc = nfs4_read(p->c, cr, &f->fh, &f->sid, off + have, want, dst + have, &got,
+			       eof);
+		if (rc)
+			break;
+		if (got == 0)
+			*eof = true;
+		have += got;
+	}
+	*len = have;
+	return rc;
+}
+
 static void seg_settle(struct ra_file *f, unsigned int slot, unsigned int gen, int rc,
 		       uint32_t len, bool eof)
 {
@@ -371,9 +394,25 @@ int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, siz
 
 			s = seg_claim(f, segoff, segoff, true);
 			if (!s) {
-				/* Every slot busy: wait for one to settle. */
-				pthread_cond_wait(&f->cv, &f->lock);
-				continue;
+				/*
+				 * Every slot holds data ahead of us (concurrent
+				 * readers out of order): read this part directly.
+				 */
+				uint32_t len = 0;
+				bool eof = false;
+				size_t want = end - pos;
+				int lrc;
+
+				pthread_mutex_unlock(&f->lock);
+				lrc = read_direct(p, cr, f, pos, want, dst, &len, &eof);
+				pthread_mutex_lock(&f->lock);
+				if (lrc) {
+					rc = lrc;
+					break;
+				}
+				pos += len;
+				dst += len;
+				break;
 			}
 			gen = s->gen;
 			f->loading++;

@@ -4,7 +4,9 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,49 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 	return f;
 }
 
+
+/*
+ * The kernel caps a FUSE mount's read-ahead at 128 KiB (its bdi default), far
+ * too little for a network file system.  Root may raise it through sysfs;
+ * find our mount's device in /proc/self/mountinfo (a stat(2) of the mount
+ * point would wait for the loop that has not started yet).  Best effort:
+ * an unprivileged mount keeps the default and efs-fuse's own read-ahead.
+ */
+static void tune_readahead(const char *mountpoint, unsigned int kb)
+{
+	char line[4096], path[128], mp[PATH_MAX];
+	unsigned int major, minor;
+	bool found = false;
+	FILE *mi, *ra;
+
+	if (kb == 0 || geteuid() != 0)
+		return;
+	mi = fopen("/proc/self/mountinfo", "re");
+	if (!mi)
+		return;
+	while (fgets(line, sizeof(line), mi)) {
+		unsigned int ma, mi_;
+
+		/* id parent major:minor root mountpoint ...; the last match is ours */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &ma, &mi_, mp) == 3 &&
+		    strcmp(mp, mountpoint) == 0) {
+			major = ma;
+			minor = mi_;
+			found = true;
+		}
+	}
+	fclose(mi);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major, minor);
+	ra = fopen(path, "we");
+	if (!ra)
+		return;
+	fprintf(ra, "%u\n", kb);
+	if (fclose(ra) == 0)
+		efs_log(EFS_LOG_DEBUG, "kernel read-ahead of %s set to %u KiB", mountpoint, kb);
+}
+
 int efs_fuse_mount(struct efs_fuse *f, const char *mountpoint, char *err, size_t errlen)
 {
 	if (fuse_set_signal_handlers(f->se) != 0) {
@@ -110,6 +155,7 @@ int efs_fuse_mount(struct efs_fuse *f, const char *mountpoint, char *err, size_t
 		return -EIO;
 	}
 	f->mounted = true;
+	tune_readahead(mountpoint, efs_fs_rsize(f->fs) / 1024);
 	return 0;
 }
 
