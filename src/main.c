@@ -189,9 +189,18 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	if (rc)
 		return rc;
 
-	fcfg.attr_timeout = 1.0;
-	fcfg.entry_timeout = 1.0;
 	fcfg.ro = o->ro;
+	/* nfs(5) caches; mount_opts already folded actimeo= and noac (all 0) in */
+	fcfg.acregmin = o->acregmin;
+	fcfg.acregmax = o->acregmax;
+	fcfg.acdirmin = o->acdirmin;
+	fcfg.acdirmax = o->acdirmax;
+	fcfg.lookupcache = EFS_LOOKUPCACHE_ALL;
+	if (o->lookupcache == MOUNT_OPTS_LOOKUPCACHE_POSITIVE)
+		fcfg.lookupcache = EFS_LOOKUPCACHE_POSITIVE;
+	else if (o->lookupcache == MOUNT_OPTS_LOOKUPCACHE_NONE)
+		fcfg.lookupcache = EFS_LOOKUPCACHE_NONE;
+	fcfg.nocto = !o->cto;
 	fcfg.cache_size = o->cache_size;
 	fcfg.sync_writes = o->noac; /* nfs(5): noac also makes writes synchronous */
 	m->fs = efs_fs_new(m->client, &root, &root_attr, &fcfg);

@@ -45,11 +45,27 @@
 
 #define EFS_ROOT_INO 1 /* == FUSE_ROOT_ID */
 
+/* nfs(5) lookupcache= */
+enum efs_lookupcache {
+	EFS_LOOKUPCACHE_ALL = 0,  /* positive and negative entries cached */
+	EFS_LOOKUPCACHE_POSITIVE, /* only names that exist */
+	EFS_LOOKUPCACHE_NONE,	  /* every lookup asks the server */
+};
+
 struct efs_fs_cfg {
-	double attr_timeout, entry_timeout; /* seconds the kernel may cache */
+	double attr_timeout, entry_timeout; /* unused (the ac* fields below rule) */
 	bool ro;			    /* refuse modifications (EROFS) */
-	uint64_t cache_size;		    /* write-back cache cap, bytes (0: 256 MiB) */
-	bool sync_writes;		    /* every write FILE_SYNC (noac), no write-back */
+	/*
+	 * nfs(5) attribute cache, seconds: a file's (directory's) attributes
+	 * are trusted for a timeout that starts at ac*min, doubles up to
+	 * ac*max each time a revalidation finds the change attribute
+	 * unchanged, and falls back to ac*min when it moved.  All 0 = noac.
+	 */
+	double acregmin, acregmax, acdirmin, acdirmax;
+	enum efs_lookupcache lookupcache;
+	bool nocto;	     /* nocto: open() may use fresh cached attributes (no revalidation) */
+	uint64_t cache_size; /* write-back cache cap, bytes (0: 256 MiB) */
+	bool sync_writes;    /* every write FILE_SYNC (noac), no write-back */
 };
 
 /* One directory entry handed to the kernel. */
@@ -90,6 +106,62 @@ typedef void (*efs_inval_fn)(void *arg, uint64_t ino, bool data);
 void efs_fs_set_inval(struct efs_fs *fs, efs_inval_fn fn, void *arg);
 /* The server's fileid of node id ino (for logs). */
 uint64_t efs_fs_fileid(struct efs_fs *fs, uint64_t ino);
+
+/*
+ * ---- the daemon's counters ----
+ * Every FUSE request is counted by its handler (efs_fs_count_op).  The
+ * text "key value\n" lines: compounds, ops, retries, proc.<NAME> per
+ * enum nfs4_proc_id, rpc.calls, rpc.bytes_out, rpc.bytes_in,
+ * rpc.reconnects, fuse.<op> per enum efs_op, then whatever the data path
+ * adds (struct efs_fs.stats_extra, e.g. wb.* lines).  It is served as the
+ * extended attribute EFS_STATS_XATTR of every inode (not listed by
+ * listxattr); other names are ENODATA, setting any is ENOTSUP.
+ */
+#define EFS_STATS_XATTR "user.efs-fuse.stats"
+enum efs_op {
+	EFS_OP_LOOKUP,
+	EFS_OP_FORGET,
+	EFS_OP_GETATTR,
+	EFS_OP_SETATTR,
+	EFS_OP_READLINK,
+	EFS_OP_MKNOD,
+	EFS_OP_MKDIR,
+	EFS_OP_UNLINK,
+	EFS_OP_RMDIR,
+	EFS_OP_SYMLINK,
+	EFS_OP_RENAME,
+	EFS_OP_LINK,
+	EFS_OP_OPEN,
+	EFS_OP_CREATE,
+	EFS_OP_READ,
+	EFS_OP_WRITE,
+	EFS_OP_FLUSH,
+	EFS_OP_RELEASE,
+	EFS_OP_FSYNC,
+	EFS_OP_OPENDIR,
+	EFS_OP_READDIR,
+	EFS_OP_READDIRPLUS,
+	EFS_OP_RELEASEDIR,
+	EFS_OP_STATFS,
+	EFS_OP_ACCESS,
+	EFS_OP_GETLK,
+	EFS_OP_SETLK,
+	EFS_OP_FLOCK,
+	EFS_OP_GETXATTR,
+	EFS_OP_LISTXATTR,
+	EFS_OP_SETXATTR,
+	EFS_OP_REMOVEXATTR,
+	EFS_OP_MAX
+};
+void efs_fs_count_op(struct efs_fs *fs, enum efs_op op);
+/* Formats every counter into buf (NUL-terminated); length, or -ERANGE if len is too small. */
+int efs_fs_stats_text(struct efs_fs *fs, char *buf, size_t len);
+/*
+ * getxattr: size 0 asks for the value's length (returned); otherwise the
+ * value is copied to buf and its length returned; -ERANGE if size is too
+ * small, -ENODATA for any name but EFS_STATS_XATTR.
+ */
+int efs_fs_getxattr(struct efs_fs *fs, uint64_t ino, const char *name, char *buf, size_t size);
 
 /* ---- inodes and attributes ---- */
 int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
@@ -139,6 +211,13 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
 		 uint64_t lock_owner);
 int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
+/*
+ * The FUSE create handler calls these around efs_fs_create() so the
+ * directory's name cache knows a create was in flight (and whether the
+ * data path reported it, see efs_dir_note_create in fs_int.h).
+ */
+void efs_fs_create_begin(struct efs_fs *fs, uint64_t parent);
+void efs_fs_create_end(struct efs_fs *fs, uint64_t parent, const char *name);
 /* COMMIT if still needed, CLOSE, free f.  Returns the first error. */
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f);
 /* Which inode f belongs to (for logs). */

@@ -16,6 +16,7 @@
 #define EFS_FS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include "fs/efs_fs.h"
 #include "nfs4/nfs4_client.h"
@@ -25,6 +26,7 @@
 struct efs_inode {
 	/* constant after creation */
 	uint64_t fileid;
+	struct efs_fs *fs;
 	/* protected by fs->table_lock */
 	uint64_t nlookup;
 	bool hashed;
@@ -36,11 +38,15 @@ struct efs_inode {
 	struct timespec attr_time; /* CLOCK_MONOTONIC when attr was fetched */
 	bool attr_valid;
 	/* data path (fs_io.c), protected by lock */
-	struct wb_file *wb;	 /* write-back data, while any open of this inode writes */
-	unsigned int nopen;	 /* opens of this inode (efs_file) */
-	uint64_t data_gen;	 /* bumped when our cached view of the data goes stale */
-	uint64_t kept_change;	 /* change attribute the kernel's page cache matches */
+	struct wb_file *wb;   /* write-back data, while any open of this inode writes */
+	unsigned int nopen;   /* opens of this inode (efs_file) */
+	uint64_t data_gen;    /* bumped when our cached view of the data goes stale */
+	uint64_t kept_change; /* change attribute the kernel's page cache matches */
 	bool kept_valid;
+	/* attribute cache (inode.c), protected by lock */
+	double ac_tmo;	       /* seconds attr is trusted (nfs(5) acregmin..acregmax) */
+	uint64_t attr_epoch;   /* fs->attr_epoch when attr was stored */
+	struct efs_dcache *dc; /* directories: names known in it (fs_dir.c) */
 	/* protected by lk_mutex (held across LOCK/LOCKU RPCs of this file) */
 	pthread_mutex_t lk_mutex;
 	struct efs_lock *locks;
@@ -93,6 +99,9 @@ struct efs_dir {
 	struct efs_dirent_buf *ents; /* buffered batch */
 	size_t n, cap;
 	bool buf_valid, buf_eof;
+	/* a listing from cookie 0 collected for the name cache (fs_dir.c) */
+	struct efs_dcache *build;
+	uint64_t build_change, build_mods, build_next;
 };
 
 #define EFS_INODE_HASH_BITS 12
@@ -111,6 +120,19 @@ struct efs_fs {
 	struct ra_pool *ra; /* read-ahead workers (fs_io.c) */
 	efs_inval_fn inval; /* set before serving, read-only afterwards */
 	void *inval_arg;
+	/* attribute and name caches (inode.c, fs_dir.c) */
+	_Atomic uint64_t attr_epoch; /* bumped: every cached attribute is stale */
+	_Atomic uint64_t dc_names;   /* names held by all directory caches (capped) */
+	/* counters (fs.c) */
+	_Atomic uint64_t op_count[EFS_OP_MAX];
+	/*
+	 * Extra "key value\n" lines for efs_fs_stats_text(), e.g. the write-back
+	 * cache's wb.* counters: append at buf + *used (at most len - *used
+	 * bytes, NUL-terminated, snprintf-style) and advance *used.  Set before
+	 * serving; called from any thread with no fs/ lock held.
+	 */
+	void (*stats_extra)(void *arg, char *buf, size_t len, size_t *used);
+	void *stats_extra_arg;
 };
 
 /* ---- inode.c ---- */
@@ -138,6 +160,71 @@ void efs_inode_grow(struct efs_inode *in, uint64_t end);
 bool efs_inode_set_attr_changed(struct efs_inode *in, const struct nfs4_attr *a);
 /* Cached type (NF4*), 0 if unknown. */
 uint32_t efs_inode_type(struct efs_inode *in);
+/*
+ * Attribute cache (nfs(5) semantics, the Linux client's model): *a gets
+ * the cached attributes and true while they are fresh; *left (may be
+ * NULL) the seconds they stay so.
+ */
+bool efs_inode_attr_fresh(struct efs_fs *fs, struct efs_inode *in, struct nfs4_attr *a,
+			  double *left);
+/* Current attribute timeout of in (what the kernel may cache), seconds. */
+double efs_inode_attr_timeout(struct efs_fs *fs, struct efs_inode *in);
+/*
+ * This mount changed in (write, setattr, a name added or removed in a
+ * directory): the cached attributes are stale and the timeout restarts at
+ * ac*min.  The data path calls it for writes.
+ */
+void efs_inode_note_local_change(struct efs_inode *in);
+/* efs_inode_note_local_change() on the inode of fileid, if we have one. */
+void efs_inode_stale_fileid(struct efs_fs *fs, uint64_t fileid);
+/* Every cached attribute is stale (a removed name whose inode we do not know). */
+void efs_fs_attr_stale_all(struct efs_fs *fs);
+
+/* ---- fs_dir.c: the names of a directory (name cache) ---- */
+/*
+ * A directory's cache maps names to fileids.  It is "complete" when this
+ * mount created the directory or listed it whole and every change of its
+ * change attribute since came from our own operations (their change_info4
+ * chain before -> after); then, while the directory's attributes were
+ * confirmed by the server within its attribute timeout, a name missing from
+ * it does not exist (negative lookup without a round trip, lookupcache=all).
+ * Protected by the directory inode's lock; at most EFS_DC_MAX_NAMES names in
+ * all directories together.
+ */
+#define EFS_DC_MAX_NAMES 262144
+#define EFS_DC_PRESENT	 UINT64_MAX /* a name that exists, fileid unknown */
+void efs_dcache_free(struct efs_fs *fs, struct efs_inode *dir);
+/* The server's attributes a of dir were just stored (dir->lock held). */
+void efs_dcache_attr_seen_locked(struct efs_fs *fs, struct efs_inode *dir,
+				 const struct nfs4_attr *a);
+/* name -> fileid seen (lookup, readdirplus); fileid 0 removes the name. */
+void efs_dcache_name(struct efs_fs *fs, struct efs_inode *dir, const char *name, uint64_t fileid);
+/* 1: name is known absent (negative answer allowed), 0: unknown; *fileid when known present. */
+int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name, uint64_t *fileid);
+/* A new directory we created: empty and complete at change attribute a->change. */
+void efs_dcache_new_dir(struct efs_fs *fs, struct efs_inode *dir, const struct nfs4_attr *a);
+/* Around our own modifying operation in dir: begin before the RPC, end after. */
+void efs_dir_op_begin(struct efs_inode *dir);
+/*
+ * ci: the reply's change_info4 (NULL: unknown -> the cache is no longer
+ * complete).  name added with fileid (!= 0) or removed (fileid 0); name
+ * NULL when the operation failed.
+ */
+void efs_dir_op_end(struct efs_fs *fs, struct efs_inode *dir, const struct nfs4_change_info *ci,
+		    const char *name, uint64_t fileid);
+/* The same for an operation that failed (r < 0) or removed del and added add (fileid). */
+void efs_dir_op_end2(struct efs_fs *fs, struct efs_inode *dir, int r,
+		     const struct nfs4_change_info *ci, const char *del, const char *add,
+		     uint64_t fileid);
+/*
+ * The data path's efs_fs_create() reports the OPEN(CREATE) it sent in dir:
+ * r 0 or -errno, st (its cinfo when have_cinfo) and in valid when r == 0.
+ * The FUSE create handler brackets efs_fs_create() with
+ * efs_fs_create_begin/end; a create that was not reported leaves the
+ * directory's name cache incomplete (safe, but no negative answers).
+ */
+void efs_dir_note_create(struct efs_fs *fs, struct efs_inode *dir, const char *name, int r,
+			 const struct nfs4_open_state *st, struct efs_inode *in);
 
 /* ---- attr.c ---- */
 /* Bits a struct stat needs (type, mode, fileid, size, ...). */
@@ -167,6 +254,9 @@ int efs_lock_release_owner(struct efs_fs *fs, const struct rpc_cred *cr, struct 
 /* ---- shared helpers (fs.c) ---- */
 void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_attr *a,
 		    struct efs_entry *e);
+/* Seconds the kernel may keep a positive (negative) entry of dir (lookupcache=). */
+double efs_entry_timeout(struct efs_fs *fs, struct efs_inode *dir);
+double efs_neg_timeout(struct efs_fs *fs, struct efs_inode *dir);
 /* Fresh attributes of in from the server (GETATTR), stored in the inode. */
 int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
 		   struct nfs4_attr *a);

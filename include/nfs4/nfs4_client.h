@@ -69,6 +69,9 @@ struct nfs4_open_state {
 	struct nfs4_fh fh;
 	uint64_t owner_id; /* the open-owner used */
 	uint32_t share_access;
+	/* OPEN by name: the directory's change_info4 when have_cinfo */
+	bool have_cinfo;
+	struct nfs4_change_info cinfo;
 };
 
 struct nfs4_client;
@@ -111,6 +114,22 @@ int nfs4_rename(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 /* LINK fh as dir/name; attr gets the file's post-op attributes (nlink). */
 int nfs4_link(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 	      const struct nfs4_fh *dir, const char *name, struct nfs4_attr *attr);
+/*
+ * The same, also returning the changed directories' change_info4 (RFC 8881
+ * section 3.3.14) so a caller can tell whether only its own operations
+ * moved a directory's change attribute.  ci may be NULL.
+ */
+int nfs4_create_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const struct nfs4_create_args *a, struct nfs4_fh *fh, struct nfs4_attr *attr,
+		   struct nfs4_change_info *ci);
+int nfs4_remove_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const char *name, struct nfs4_change_info *ci);
+int nfs4_rename_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *sdir,
+		   const char *sname, const struct nfs4_fh *ddir, const char *dname,
+		   struct nfs4_change_info *sci, struct nfs4_change_info *dci);
+int nfs4_link_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		 const struct nfs4_fh *dir, const char *name, struct nfs4_attr *attr,
+		 struct nfs4_change_info *ci);
 /* statfs attributes of fh's file system into attr (files_*, space_*, maxname). */
 int nfs4_statfs(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 		struct nfs4_attr *attr);

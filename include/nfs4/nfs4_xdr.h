@@ -150,6 +150,19 @@ struct nfs4_create_args {
 };
 int nfs4_enc_create(struct xdr *x, const struct nfs4_create_args *a);
 int nfs4_dec_create(struct xdr *x);
+/*
+ * change_info4 of the directory an operation changed (RFC 8881 section
+ * 3.3.14): the directory's change attribute before and after it.  The _ci
+ * decoders return it (NULL: skipped); the plain ones skip it.
+ */
+struct nfs4_change_info {
+	bool atomic;
+	uint64_t before, after;
+};
+int nfs4_dec_remove_ci(struct xdr *x, struct nfs4_change_info *ci);
+int nfs4_dec_rename_ci(struct xdr *x, struct nfs4_change_info *src, struct nfs4_change_info *dst);
+int nfs4_dec_link_ci(struct xdr *x, struct nfs4_change_info *ci);
+int nfs4_dec_create_ci(struct xdr *x, struct nfs4_change_info *ci);
 int nfs4_enc_readlink(struct xdr *x);
 /* Target copied into buf (NUL-terminated); -EBADMSG if it does not fit. */
 int nfs4_dec_readlink(struct xdr *x, char *buf, size_t bufsz);
@@ -182,6 +195,7 @@ struct nfs4_open_res {
 	uint32_t rflags;
 	uint32_t delegation_type; /* OPEN_DELEGATE_* */
 	struct nfs4_stateid delegation_stateid;
+	struct nfs4_change_info cinfo; /* of the directory (CLAIM_NULL with create) */
 };
 int nfs4_enc_open(struct xdr *x, const struct nfs4_open_args *a);
 int nfs4_dec_open(struct xdr *x, struct nfs4_open_res *r);

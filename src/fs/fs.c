@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,8 +127,22 @@ void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_a
 		efs_attr_to_stat(&in->attr, fs->wsize, &e->st);
 		pthread_mutex_unlock(&in->lock);
 	}
-	e->attr_timeout = fs->cfg.attr_timeout;
-	e->entry_timeout = fs->cfg.entry_timeout;
+	e->attr_timeout = efs_inode_attr_timeout(fs, in);
+	e->entry_timeout = fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE ? 0 : fs->cfg.acdirmin;
+}
+
+double efs_entry_timeout(struct efs_fs *fs, struct efs_inode *dir)
+{
+	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE)
+		return 0;
+	return efs_inode_attr_timeout(fs, dir);
+}
+
+double efs_neg_timeout(struct efs_fs *fs, struct efs_inode *dir)
+{
+	if (fs->cfg.lookupcache != EFS_LOOKUPCACHE_ALL)
+		return 0;
+	return efs_inode_attr_timeout(fs, dir);
 }
 
 int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
@@ -152,21 +167,33 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		  struct efs_entry *e)
 {
 	struct efs_inode *dir = efs_inode_get(fs, parent), *in;
+	bool dot = strcmp(name, ".") == 0, dotdot = strcmp(name, "..") == 0;
 	struct nfs4_fh dfh, fh;
 	struct nfs4_attr a;
+	uint64_t known;
 	int r;
 
+	memset(e, 0, sizeof(*e));
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
+	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1) {
+		/* a directory whose every name we know: no such name */
+		e->entry_timeout = efs_neg_timeout(fs, dir);
+		return -ENOENT;
+	}
 	efs_inode_fh(dir, &dfh);
 	memset(&a, 0, sizeof(a));
-	if (strcmp(name, ".") == 0) {
+	if (dot) {
 		fh = dfh;
 		r = nfs4_getattr(fs->clnt, cr, &fh, &a);
-	} else if (strcmp(name, "..") == 0) {
+	} else if (dotdot) {
 		r = nfs4_lookupp(fs->clnt, cr, &dfh, &fh, &a);
 	} else {
 		r = nfs4_lookup(fs->clnt, cr, &dfh, name, &fh, &a);
+	}
+	if (r == -NFS4ERR_NOENT && !dot && !dotdot) {
+		efs_dcache_name(fs, dir, name, 0);
+		e->entry_timeout = efs_neg_timeout(fs, dir);
 	}
 	if (r)
 		return efs_errno(r);
@@ -178,7 +205,10 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	r = efs_inode_ref(fs, &fh, &a, &in);
 	if (r)
 		return r;
+	if (!dot && !dotdot)
+		efs_dcache_name(fs, dir, name, in->fileid);
 	efs_fill_entry(fs, in, &a, e);
+	e->entry_timeout = efs_entry_timeout(fs, dir);
 	return 0;
 }
 
@@ -192,13 +222,20 @@ int efs_fs_getattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 {
 	struct efs_inode *in = efs_inode_get(fs, ino);
 	struct nfs4_attr a;
+	double left;
 	int r;
 
+	if (efs_inode_attr_fresh(fs, in, &a, &left)) {
+		/* the attribute cache (nfs(5) ac*): no round trip */
+		efs_attr_to_stat(&a, fs->wsize, st);
+		*timeout = left;
+		return 0;
+	}
 	r = efs_fs_refresh(fs, cr, in, &a);
 	if (r)
 		return r;
 	efs_attr_to_stat(&a, fs->wsize, st);
-	*timeout = fs->cfg.attr_timeout;
+	*timeout = efs_inode_attr_timeout(fs, in);
 	return 0;
 }
 
@@ -241,7 +278,7 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 			return r;
 	}
 	efs_attr_to_stat(&a, fs->wsize, st);
-	*timeout = fs->cfg.attr_timeout;
+	*timeout = efs_inode_attr_timeout(fs, in);
 	return 0;
 }
 
@@ -256,7 +293,10 @@ int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, in
 	if (type == 0 || mask == F_OK) {
 		struct nfs4_attr a;
 
-		r = efs_fs_refresh(fs, cr, in, &a);
+		if (efs_inode_attr_fresh(fs, in, &a, NULL))
+			r = 0;
+		else
+			r = efs_fs_refresh(fs, cr, in, &a);
 		if (r)
 			return r;
 		type = a.type;
@@ -307,4 +347,140 @@ int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, st
 	if (fs->cfg.ro)
 		sv->f_flag |= ST_RDONLY;
 	return 0;
+}
+
+/* ---- counters (the user.efs-fuse.stats extended attribute) ---- */
+
+static const char *const proc_names[NFS4_PROC_ID_MAX] = {
+	[NFS4_PROC_ID_NULL] = "NULL",	      [NFS4_PROC_ID_LOOKUP] = "LOOKUP",
+	[NFS4_PROC_ID_GETATTR] = "GETATTR",   [NFS4_PROC_ID_SETATTR] = "SETATTR",
+	[NFS4_PROC_ID_ACCESS] = "ACCESS",     [NFS4_PROC_ID_READLINK] = "READLINK",
+	[NFS4_PROC_ID_CREATE] = "CREATE",     [NFS4_PROC_ID_REMOVE] = "REMOVE",
+	[NFS4_PROC_ID_RENAME] = "RENAME",     [NFS4_PROC_ID_LINK] = "LINK",
+	[NFS4_PROC_ID_OPEN] = "OPEN",	      [NFS4_PROC_ID_CLOSE] = "CLOSE",
+	[NFS4_PROC_ID_READ] = "READ",	      [NFS4_PROC_ID_WRITE] = "WRITE",
+	[NFS4_PROC_ID_COMMIT] = "COMMIT",     [NFS4_PROC_ID_READDIR] = "READDIR",
+	[NFS4_PROC_ID_STATFS] = "STATFS",     [NFS4_PROC_ID_LOCK] = "LOCK",
+	[NFS4_PROC_ID_LOCKT] = "LOCKT",	      [NFS4_PROC_ID_LOCKU] = "LOCKU",
+	[NFS4_PROC_ID_SEQUENCE] = "SEQUENCE", [NFS4_PROC_ID_SESSION] = "SESSION",
+};
+
+static const char *const op_names[EFS_OP_MAX] = {
+	[EFS_OP_LOOKUP] = "lookup",
+	[EFS_OP_FORGET] = "forget",
+	[EFS_OP_GETATTR] = "getattr",
+	[EFS_OP_SETATTR] = "setattr",
+	[EFS_OP_READLINK] = "readlink",
+	[EFS_OP_MKNOD] = "mknod",
+	[EFS_OP_MKDIR] = "mkdir",
+	[EFS_OP_UNLINK] = "unlink",
+	[EFS_OP_RMDIR] = "rmdir",
+	[EFS_OP_SYMLINK] = "symlink",
+	[EFS_OP_RENAME] = "rename",
+	[EFS_OP_LINK] = "link",
+	[EFS_OP_OPEN] = "open",
+	[EFS_OP_CREATE] = "create",
+	[EFS_OP_READ] = "read",
+	[EFS_OP_WRITE] = "write",
+	[EFS_OP_FLUSH] = "flush",
+	[EFS_OP_RELEASE] = "release",
+	[EFS_OP_FSYNC] = "fsync",
+	[EFS_OP_OPENDIR] = "opendir",
+	[EFS_OP_READDIR] = "readdir",
+	[EFS_OP_READDIRPLUS] = "readdirplus",
+	[EFS_OP_RELEASEDIR] = "releasedir",
+	[EFS_OP_STATFS] = "statfs",
+	[EFS_OP_ACCESS] = "access",
+	[EFS_OP_GETLK] = "getlk",
+	[EFS_OP_SETLK] = "setlk",
+	[EFS_OP_FLOCK] = "flock",
+	[EFS_OP_GETXATTR] = "getxattr",
+	[EFS_OP_LISTXATTR] = "listxattr",
+	[EFS_OP_SETXATTR] = "setxattr",
+	[EFS_OP_REMOVEXATTR] = "removexattr",
+};
+
+void efs_fs_count_op(struct efs_fs *fs, enum efs_op op)
+{
+	if ((unsigned int)op < EFS_OP_MAX)
+		atomic_fetch_add_explicit(&fs->op_count[op], 1, memory_order_relaxed);
+}
+
+/* snprintf at buf + *used; false once len is exhausted. */
+static bool put_line(char *buf, size_t len, size_t *used, const char *key, const char *key2,
+		     uint64_t v)
+{
+	int n;
+
+	if (*used >= len)
+		return false;
+	n = snprintf(buf + *used, len - *used, "%s%s %llu\n", key, key2, (unsigned long long)v);
+	if (n < 0 || (size_t)n >= len - *used) {
+		*used = len;
+		return false;
+	}
+	*used += (size_t)n;
+	return true;
+}
+
+int efs_fs_stats_text(struct efs_fs *fs, char *buf, size_t len)
+{
+	struct nfs4_stats ns;
+	size_t used = 0;
+	bool ok;
+	int i;
+
+	if (len == 0)
+		return -ERANGE;
+	buf[0] = '\0';
+	memset(&ns, 0, sizeof(ns));
+	nfs4_client_get_stats(fs->clnt, &ns);
+	ok = put_line(buf, len, &used, "compounds", "", ns.compounds) &&
+	     put_line(buf, len, &used, "ops", "", ns.ops) &&
+	     put_line(buf, len, &used, "retries", "", ns.retries);
+	for (i = NFS4_PROC_ID_NULL + 1; ok && i < NFS4_PROC_ID_MAX; i++)
+		ok = put_line(buf, len, &used, "proc.", proc_names[i] ? proc_names[i] : "?",
+			      ns.per_proc[i]);
+	ok = ok && put_line(buf, len, &used, "rpc.calls", "", ns.rpc.calls) &&
+	     put_line(buf, len, &used, "rpc.bytes_out", "", ns.rpc.bytes_out) &&
+	     put_line(buf, len, &used, "rpc.bytes_in", "", ns.rpc.bytes_in) &&
+	     put_line(buf, len, &used, "rpc.reconnects", "", ns.rpc.reconnects);
+	for (i = 0; ok && i < EFS_OP_MAX; i++)
+		ok = put_line(buf, len, &used, "fuse.", op_names[i],
+			      atomic_load_explicit(&fs->op_count[i], memory_order_relaxed));
+	ok = ok && put_line(buf, len, &used, "cache.dir_names", "", atomic_load(&fs->dc_names));
+	if (ok && fs->stats_extra) {
+		fs->stats_extra(fs->stats_extra_arg, buf, len, &used);
+		if (used >= len)
+			ok = false;
+	}
+	if (!ok) {
+		buf[len - 1] = '\0';
+		return -ERANGE;
+	}
+	return (int)used;
+}
+
+#define STATS_MAX 16384
+
+int efs_fs_getxattr(struct efs_fs *fs, uint64_t ino, const char *name, char *buf, size_t size)
+{
+	char *text;
+	int n;
+
+	(void)ino;
+	if (strcmp(name, EFS_STATS_XATTR) != 0)
+		return -ENODATA;
+	text = malloc(STATS_MAX);
+	if (!text)
+		return -ENOMEM;
+	n = efs_fs_stats_text(fs, text, STATS_MAX);
+	if (n >= 0 && size > 0) {
+		if ((size_t)n > size)
+			n = -ERANGE;
+		else
+			memcpy(buf, text, (size_t)n);
+	}
+	free(text);
+	return n;
 }

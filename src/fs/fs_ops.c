@@ -51,6 +51,8 @@ static int new_entry(struct efs_fs *fs, const struct rpc_cred *cr, const struct 
 static int do_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		     struct nfs4_create_args *ca, struct efs_entry *e)
 {
+	struct efs_inode *dir = efs_inode_get(fs, parent);
+	struct nfs4_change_info ci;
 	struct nfs4_fh dfh, fh;
 	struct nfs4_attr a;
 	int r;
@@ -60,32 +62,52 @@ static int do_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t pare
 		return r;
 	if (fs->cfg.ro)
 		return -EROFS;
-	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
+	efs_inode_fh(dir, &dfh);
 	memset(&a, 0, sizeof(a));
-	r = nfs4_create(fs->clnt, cr, &dfh, ca, &fh, &a);
-	if (r)
+	memset(&ci, 0, sizeof(ci));
+	efs_dir_op_begin(dir);
+	r = nfs4_create_ci(fs->clnt, cr, &dfh, ca, &fh, &a, &ci);
+	if (r) {
+		efs_dir_op_end2(fs, dir, efs_errno(r), NULL, NULL, NULL, 0);
 		return efs_errno(r);
-	return new_entry(fs, cr, &fh, &a, e);
+	}
+	efs_dir_op_end2(fs, dir, 0, &ci, NULL, ca->name,
+			(a.valid & NFS4_ATTR_BIT(FATTR4_FILEID)) ? a.fileid : 0);
+	r = new_entry(fs, cr, &fh, &a, e);
+	if (r == 0 && ca->type == NF4DIR)
+		efs_dcache_new_dir(fs, efs_inode_get(fs, e->ino), &a); /* empty, and ours */
+	if (r == 0)
+		e->entry_timeout = efs_entry_timeout(fs, dir);
+	return r;
 }
 
 /* A regular file through OPEN(CREATE, GUARDED4) + CLOSE. */
 static int mknod_reg(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		     const char *name, const struct nfs4_sattr *sa, struct efs_entry *e)
 {
+	struct efs_inode *dir = efs_inode_get(fs, parent);
 	struct nfs4_open_state st;
 	struct nfs4_fh dfh;
 	struct nfs4_attr a;
 	int r;
 
-	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
+	efs_inode_fh(dir, &dfh);
 	memset(&a, 0, sizeof(a));
 	memset(&st, 0, sizeof(st));
+	efs_dir_op_begin(dir);
 	r = nfs4_open_name(fs->clnt, cr, &dfh, name, OPEN4_SHARE_ACCESS_READ, true, true, sa, &st,
 			   &a);
-	if (r)
+	if (r) {
+		efs_dir_op_end2(fs, dir, efs_errno(r), NULL, NULL, NULL, 0);
 		return efs_errno(r);
+	}
+	efs_dir_op_end2(fs, dir, 0, st.have_cinfo ? &st.cinfo : NULL, NULL, name,
+			(a.valid & NFS4_ATTR_BIT(FATTR4_FILEID)) ? a.fileid : 0);
 	nfs4_close(fs->clnt, cr, &st);
-	return new_entry(fs, cr, &st.fh, &a, e);
+	r = new_entry(fs, cr, &st.fh, &a, e);
+	if (r == 0)
+		e->entry_timeout = efs_entry_timeout(fs, dir);
+	return r;
 }
 
 int efs_fs_mknod(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
@@ -150,6 +172,8 @@ int efs_fs_symlink(struct efs_fs *fs, const struct rpc_cred *cr, const char *tar
 int efs_fs_link(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, uint64_t newparent,
 		const char *newname, struct efs_entry *e)
 {
+	struct efs_inode *dir = efs_inode_get(fs, newparent), *in = efs_inode_get(fs, ino);
+	struct nfs4_change_info ci;
 	struct nfs4_fh fh, dfh;
 	struct nfs4_attr a;
 	int r;
@@ -159,19 +183,38 @@ int efs_fs_link(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, uint
 		return r;
 	if (fs->cfg.ro)
 		return -EROFS;
-	efs_inode_fh(efs_inode_get(fs, ino), &fh);
-	efs_inode_fh(efs_inode_get(fs, newparent), &dfh);
+	efs_inode_fh(in, &fh);
+	efs_inode_fh(dir, &dfh);
 	memset(&a, 0, sizeof(a));
-	r = nfs4_link(fs->clnt, cr, &fh, &dfh, newname, &a);
+	memset(&ci, 0, sizeof(ci));
+	efs_dir_op_begin(dir);
+	r = nfs4_link_ci(fs->clnt, cr, &fh, &dfh, newname, &a, &ci);
+	efs_dir_op_end2(fs, dir, efs_errno(r), &ci, NULL, newname, in->fileid);
+	efs_inode_note_local_change(in); /* nlink, ctime */
 	if (r)
 		return efs_errno(r);
-	return new_entry(fs, cr, &fh, &a, e);
+	r = new_entry(fs, cr, &fh, &a, e);
+	if (r == 0)
+		e->entry_timeout = efs_entry_timeout(fs, dir);
+	return r;
+}
+
+/* What the name leads to went stale (its nlink, ctime moved). */
+static void stale_target(struct efs_fs *fs, uint64_t fileid)
+{
+	if (fileid && fileid != EFS_DC_PRESENT)
+		efs_inode_stale_fileid(fs, fileid);
+	else
+		efs_fs_attr_stale_all(fs); /* we do not know which inode it was */
 }
 
 static int do_remove(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		     const char *name)
 {
+	struct efs_inode *dir = efs_inode_get(fs, parent);
+	struct nfs4_change_info ci;
 	struct nfs4_fh dfh;
+	uint64_t fileid;
 	int r;
 
 	r = check_name(name);
@@ -179,8 +222,15 @@ static int do_remove(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t pare
 		return r;
 	if (fs->cfg.ro)
 		return -EROFS;
-	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
-	return efs_errno(nfs4_remove(fs->clnt, cr, &dfh, name));
+	efs_inode_fh(dir, &dfh);
+	efs_dcache_lookup(fs, dir, name, &fileid);
+	memset(&ci, 0, sizeof(ci));
+	efs_dir_op_begin(dir);
+	r = efs_errno(nfs4_remove_ci(fs->clnt, cr, &dfh, name, &ci));
+	efs_dir_op_end2(fs, dir, r, &ci, name, NULL, 0);
+	if (r == 0)
+		stale_target(fs, fileid);
+	return r;
 }
 
 int efs_fs_unlink(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name)
@@ -196,7 +246,11 @@ int efs_fs_rmdir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, 
 int efs_fs_rename(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
 		  uint64_t newparent, const char *newname, unsigned int flags)
 {
+	struct efs_inode *sdir = efs_inode_get(fs, parent), *ddir = efs_inode_get(fs, newparent);
+	struct nfs4_change_info sci, dci;
+	uint64_t sfid, dfid;
 	struct nfs4_fh sfh, dfh;
+	bool dabsent;
 	int r;
 
 	if (flags != 0)
@@ -208,7 +262,27 @@ int efs_fs_rename(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		return r;
 	if (fs->cfg.ro)
 		return -EROFS;
-	efs_inode_fh(efs_inode_get(fs, parent), &sfh);
-	efs_inode_fh(efs_inode_get(fs, newparent), &dfh);
-	return efs_errno(nfs4_rename(fs->clnt, cr, &sfh, name, &dfh, newname));
+	efs_inode_fh(sdir, &sfh);
+	efs_inode_fh(ddir, &dfh);
+	efs_dcache_lookup(fs, sdir, name, &sfid);
+	dabsent = efs_dcache_lookup(fs, ddir, newname, &dfid) == 1;
+	memset(&sci, 0, sizeof(sci));
+	memset(&dci, 0, sizeof(dci));
+	efs_dir_op_begin(sdir);
+	if (ddir != sdir)
+		efs_dir_op_begin(ddir);
+	r = efs_errno(nfs4_rename_ci(fs->clnt, cr, &sfh, name, &dfh, newname, &sci, &dci));
+	if (ddir != sdir) {
+		efs_dir_op_end2(fs, sdir, r, &sci, name, NULL, 0);
+		efs_dir_op_end2(fs, ddir, r, &dci, NULL, newname, sfid);
+	} else {
+		/* one directory: one change (both change_info4 describe it) */
+		efs_dir_op_end2(fs, sdir, r, &sci, name, newname, sfid);
+	}
+	if (r)
+		return r;
+	stale_target(fs, sfid); /* ctime */
+	if (!dabsent)
+		stale_target(fs, dfid); /* replaced (or may have been): nlink */
+	return 0;
 }

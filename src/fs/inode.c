@@ -21,13 +21,14 @@ static bool fh_equal(const struct nfs4_fh *a, const struct nfs4_fh *b)
 	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
-static struct efs_inode *inode_alloc(uint64_t fileid, const struct nfs4_fh *fh)
+static struct efs_inode *inode_alloc(struct efs_fs *fs, uint64_t fileid, const struct nfs4_fh *fh)
 {
 	struct efs_inode *in = calloc(1, sizeof(*in));
 
 	if (!in)
 		return NULL;
 	in->fileid = fileid;
+	in->fs = fs;
 	in->fh = *fh;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_mutex_init(&in->lk_mutex, NULL);
@@ -36,6 +37,7 @@ static struct efs_inode *inode_alloc(uint64_t fileid, const struct nfs4_fh *fh)
 
 static void inode_free(struct efs_inode *in)
 {
+	efs_dcache_free(in->fs, in);
 	while (in->locks) {
 		struct efs_lock *l = in->locks;
 
@@ -53,7 +55,7 @@ int efs_inode_table_init(struct efs_fs *fs, const struct nfs4_fh *root,
 	fs->hash = calloc((size_t)1 << EFS_INODE_HASH_BITS, sizeof(*fs->hash));
 	if (!fs->hash)
 		return -ENOMEM;
-	fs->root = inode_alloc(root_attr->fileid, root);
+	fs->root = inode_alloc(fs, root_attr->fileid, root);
 	if (!fs->root) {
 		free(fs->hash);
 		fs->hash = NULL;
@@ -145,7 +147,7 @@ int efs_inode_ref(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4
 		unhash(fs, in);
 		break;
 	}
-	fresh = inode_alloc(attr->fileid, fh);
+	fresh = inode_alloc(fs, attr->fileid, fh);
 	if (!fresh) {
 		pthread_mutex_unlock(&fs->table_lock);
 		return -ENOMEM;
@@ -200,11 +202,55 @@ void efs_inode_fh(struct efs_inode *in, struct nfs4_fh *fh)
 	pthread_mutex_unlock(&in->lock);
 }
 
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(a->tv_sec - b->tv_sec) + (double)(a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+static void ac_bounds(const struct efs_fs *fs, uint32_t type, double *min, double *max)
+{
+	if (type == NF4DIR) {
+		*min = fs->cfg.acdirmin;
+		*max = fs->cfg.acdirmax;
+	} else {
+		*min = fs->cfg.acregmin;
+		*max = fs->cfg.acregmax;
+	}
+	if (*max < *min)
+		*max = *min;
+}
+
+/*
+ * The Linux client's model (nfs_update_inode): attributes that moved put
+ * the timeout back to ac*min; a revalidation after the timeout ran out
+ * that found them unchanged doubles it, up to ac*max.  in->lock held.
+ */
+static void ac_update(struct efs_inode *in, const struct nfs4_attr *a, const struct timespec *now)
+{
+	const uint64_t bit = NFS4_ATTR_BIT(FATTR4_CHANGE);
+	uint32_t type = (a->valid & NFS4_ATTR_BIT(FATTR4_TYPE)) ? a->type : in->attr.type;
+	double min, max;
+
+	ac_bounds(in->fs, type, &min, &max);
+	if (!in->attr_valid || !(in->attr.valid & bit) || !(a->valid & bit) ||
+	    in->attr.change != a->change || in->ac_tmo < min) {
+		in->ac_tmo = min;
+	} else if (ts_diff(now, &in->attr_time) >= in->ac_tmo) {
+		in->ac_tmo *= 2;
+		if (in->ac_tmo > max)
+			in->ac_tmo = max;
+	}
+}
+
 void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 {
 	struct nfs4_attr *c = &in->attr;
+	struct timespec now;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&in->lock);
+	if (in->fs)
+		ac_update(in, a, &now);
 	if (efs_attr_complete(a) || !in->attr_valid) {
 		struct nfs4_fh keep = c->fh;
 
@@ -232,8 +278,13 @@ void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 #undef MERGE
 		c->valid |= v;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &in->attr_time);
+	in->attr_time = now;
 	in->attr_valid = true;
+	if (in->fs) {
+		in->attr_epoch = atomic_load(&in->fs->attr_epoch);
+		if (c->type == NF4DIR)
+			efs_dcache_attr_seen_locked(in->fs, in, a);
+	}
 	pthread_mutex_unlock(&in->lock);
 }
 
@@ -277,4 +328,75 @@ uint32_t efs_inode_type(struct efs_inode *in)
 		t = in->attr.type;
 	pthread_mutex_unlock(&in->lock);
 	return t;
+}
+
+bool efs_inode_attr_fresh(struct efs_fs *fs, struct efs_inode *in, struct nfs4_attr *a,
+			  double *left)
+{
+	struct timespec now;
+	bool fresh = false;
+	double age;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&in->lock);
+	if (in->attr_valid && efs_attr_complete(&in->attr) && in->ac_tmo > 0 &&
+	    in->attr_epoch == atomic_load(&fs->attr_epoch) &&
+	    (in->attr_time.tv_sec != 0 || in->attr_time.tv_nsec != 0)) {
+		age = ts_diff(&now, &in->attr_time);
+		if (age >= 0 && age < in->ac_tmo) {
+			fresh = true;
+			if (a)
+				*a = in->attr;
+			if (left)
+				*left = in->ac_tmo - age;
+		}
+	}
+	pthread_mutex_unlock(&in->lock);
+	return fresh;
+}
+
+double efs_inode_attr_timeout(struct efs_fs *fs, struct efs_inode *in)
+{
+	double t, min, max;
+
+	pthread_mutex_lock(&in->lock);
+	ac_bounds(fs, in->attr.type, &min, &max);
+	t = in->ac_tmo;
+	pthread_mutex_unlock(&in->lock);
+	if (t < min)
+		t = min;
+	if (t > max)
+		t = max;
+	return t;
+}
+
+void efs_inode_note_local_change(struct efs_inode *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->attr_time.tv_sec = 0;
+	in->attr_time.tv_nsec = 0;
+	in->ac_tmo = 0; /* the next store starts over at ac*min */
+	pthread_mutex_unlock(&in->lock);
+}
+
+void efs_inode_stale_fileid(struct efs_fs *fs, uint64_t fileid)
+{
+	struct efs_inode *in;
+
+	pthread_mutex_lock(&fs->table_lock); /* keeps the inode alive */
+	if (fs->root->fileid == fileid) {
+		in = fs->root;
+	} else {
+		for (in = fs->hash[hash_slot(fileid)]; in; in = in->hnext)
+			if (in->fileid == fileid)
+				break;
+	}
+	if (in)
+		efs_inode_note_local_change(in);
+	pthread_mutex_unlock(&fs->table_lock);
+}
+
+void efs_fs_attr_stale_all(struct efs_fs *fs)
+{
+	atomic_fetch_add(&fs->attr_epoch, 1);
 }

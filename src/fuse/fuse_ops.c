@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -114,13 +115,24 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct efs_entry e;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_LOOKUP);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_lookup(req_fs(req), &cr, parent, name, &e);
+	if (r == -ENOENT && e.ino == 0 && e.entry_timeout > 0) {
+		/* lookupcache=all: the kernel keeps the negative entry */
+		struct fuse_entry_param fe;
+
+		memset(&fe, 0, sizeof(fe));
+		fe.entry_timeout = e.entry_timeout;
+		fuse_reply_entry(req, &fe);
+		return;
+	}
 	reply_entry(req, "lookup", parent, name, r, &e);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	efs_fs_count_op(req_fs(req), EFS_OP_FORGET);
 	efs_fs_forget(req_fs(req), ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -129,6 +141,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 {
 	size_t i;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_FORGET);
 	for (i = 0; i < count; i++)
 		efs_fs_forget(req_fs(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
@@ -141,6 +154,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	double tmo;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_GETATTR);
 	(void)fi;
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_getattr(req_fs(req), &cr, ino, &st, &tmo);
@@ -159,6 +173,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	double tmo;
 	int set = 0, r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_SETATTR);
 	if (to_set & FUSE_SET_ATTR_MODE)
 		set |= EFS_SET_MODE;
 	if (to_set & FUSE_SET_ATTR_UID)
@@ -189,6 +204,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct rpc_cred cr;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_READLINK);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_readlink(req_fs(req), &cr, ino, buf, sizeof(buf));
 	if (r < 0)
@@ -203,6 +219,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct efs_entry e;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_MKNOD);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_mknod(req_fs(req), &cr, parent, name, mode, rdev, fuse_req_ctx(req)->umask, &e);
 	reply_entry(req, "mknod", parent, name, r, &e);
@@ -214,6 +231,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct efs_entry e;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_MKDIR);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_mkdir(req_fs(req), &cr, parent, name, mode, fuse_req_ctx(req)->umask, &e);
 	reply_entry(req, "mkdir", parent, name, r, &e);
@@ -225,6 +243,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct efs_entry e;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_SYMLINK);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_symlink(req_fs(req), &cr, link, parent, name, &e);
 	reply_entry(req, "symlink", parent, name, r, &e);
@@ -236,6 +255,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct efs_entry e;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_LINK);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_link(req_fs(req), &cr, ino, newparent, newname, &e);
 	reply_entry(req, "link", newparent, newname, r, &e);
@@ -245,6 +265,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct rpc_cred cr;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_UNLINK);
 	efs_fuse_cred(req, &cr);
 	reply_status(req, "unlink", parent, name, efs_fs_unlink(req_fs(req), &cr, parent, name));
 }
@@ -253,6 +274,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct rpc_cred cr;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_RMDIR);
 	efs_fuse_cred(req, &cr);
 	reply_status(req, "rmdir", parent, name, efs_fs_rmdir(req_fs(req), &cr, parent, name));
 }
@@ -262,6 +284,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 {
 	struct rpc_cred cr;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_RENAME);
 	efs_fuse_cred(req, &cr);
 	reply_status(req, "rename", parent, name,
 		     efs_fs_rename(req_fs(req), &cr, parent, name, newparent, newname, flags));
@@ -388,6 +411,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct rpc_cred cr;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_OPENDIR);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_opendir(fs, &cr, ino, &d);
 	if (r < 0) {
@@ -471,17 +495,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	efs_fs_count_op(req_fs(req), EFS_OP_READDIR);
 	do_readdir(req, ino, size, off, fi, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
+	efs_fs_count_op(req_fs(req), EFS_OP_READDIRPLUS);
 	do_readdir(req, ino, size, off, fi, true);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	efs_fs_count_op(req_fs(req), EFS_OP_RELEASEDIR);
 	(void)ino;
 	efs_fs_releasedir(req_fs(req), (struct efs_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
@@ -493,6 +520,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int r;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_STATFS);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_statfs(req_fs(req), &cr, ino, &sv);
 	if (r < 0)
@@ -505,6 +533,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct rpc_cred cr;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_ACCESS);
 	efs_fuse_cred(req, &cr);
 	reply_status(req, "access", ino, NULL, efs_fs_access(req_fs(req), &cr, ino, mask));
 }
@@ -516,6 +545,7 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	int type = lock->l_type, r;
 	struct rpc_cred cr;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_GETLK);
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_getlk(req_fs(req), &cr, f, fi->lock_owner, &type, &start, &len);
 	if (r < 0) {
@@ -538,6 +568,7 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
 	struct rpc_cred cr;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_SETLK);
 	efs_fuse_cred(req, &cr);
 	reply_status(req, "setlk", ino, NULL,
 		     efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, lock->l_type,
@@ -551,6 +582,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	struct rpc_cred cr;
 	int type;
 
+	efs_fs_count_op(req_fs(req), EFS_OP_FLOCK);
 	switch (op & ~LOCK_NB) {
 	case LOCK_SH:
 		type = F_RDLCK;
@@ -571,6 +603,119 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 		efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, type, 0, 0, !(op & LOCK_NB)));
 }
 
+/*
+ * Extended attributes: only the daemon's counters (EFS_STATS_XATTR), on
+ * every inode, not listed.  The size probe (size 0) answers with some
+ * room to spare: the counters move between the probe and the read.
+ */
+#define XATTR_PROBE_SLACK 1024
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct efs_fs *fs = req_fs(req);
+	char *buf = NULL;
+	int r;
+
+	efs_fs_count_op(fs, EFS_OP_GETXATTR);
+	if (size > 0) {
+		buf = malloc(size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	r = efs_fs_getxattr(fs, ino, name, buf, size);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)r + XATTR_PROBE_SLACK);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	efs_fs_count_op(req_fs(req), EFS_OP_LISTXATTR);
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	(void)ino;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
+	efs_fs_count_op(req_fs(req), EFS_OP_SETXATTR);
+	fuse_reply_err(req, ENOTSUP);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino;
+	(void)name;
+	efs_fs_count_op(req_fs(req), EFS_OP_REMOVEXATTR);
+	fuse_reply_err(req, ENOTSUP);
+}
+
+/* Counting wrappers of the data-path handlers (whose bodies stay as they are). */
+static void cnt_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_OPEN);
+	op_open(req, ino, fi);
+}
+
+static void cnt_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	struct efs_fs *fs = req_fs(req);
+	char copy[NAME_MAX + 1];
+
+	snprintf(copy, sizeof(copy), "%s", name); /* name's buffer may go with the reply */
+	efs_fs_count_op(fs, EFS_OP_CREATE);
+	efs_fs_create_begin(fs, parent);
+	op_create(req, parent, name, mode, fi);
+	efs_fs_create_end(fs, parent, copy);
+}
+
+static void cnt_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_READ);
+	op_read(req, ino, size, off, fi);
+}
+
+static void cnt_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_WRITE);
+	op_write(req, ino, buf, size, off, fi);
+}
+
+static void cnt_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_FLUSH);
+	op_flush(req, ino, fi);
+}
+
+static void cnt_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_RELEASE);
+	op_release(req, ino, fi);
+}
+
+static void cnt_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_FSYNC);
+	op_fsync(req, ino, datasync, fi);
+}
+
 const struct fuse_lowlevel_ops efs_fuse_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
@@ -587,13 +732,13 @@ const struct fuse_lowlevel_ops efs_fuse_ops = {
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
-	.open = op_open,
-	.create = op_create,
-	.read = op_read,
-	.write = op_write,
-	.flush = op_flush,
-	.release = op_release,
-	.fsync = op_fsync,
+	.open = cnt_open,
+	.create = cnt_create,
+	.read = cnt_read,
+	.write = cnt_write,
+	.flush = cnt_flush,
+	.release = cnt_release,
+	.fsync = cnt_fsync,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
@@ -603,4 +748,8 @@ const struct fuse_lowlevel_ops efs_fuse_ops = {
 	.getlk = op_getlk,
 	.setlk = op_setlk,
 	.flock = op_flock,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
 };

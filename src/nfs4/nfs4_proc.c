@@ -165,6 +165,13 @@ int nfs4_readlink(struct nfs4_client *c, const struct rpc_cred *cr, const struct
 int nfs4_create(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		const struct nfs4_create_args *a, struct nfs4_fh *fh, struct nfs4_attr *attr)
 {
+	return nfs4_create_ci(c, cr, dir, a, fh, attr, NULL);
+}
+
+int nfs4_create_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const struct nfs4_create_args *a, struct nfs4_fh *fh, struct nfs4_attr *attr,
+		   struct nfs4_change_info *ci)
+{
 	struct nfs4_compound cp;
 	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_CREATE, 8192, false);
 
@@ -179,7 +186,7 @@ int nfs4_create(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 		rc = nfs4_compound_op(&cp, nfs4_enc_getattr(&cp.args, &nfs4_bitmap_stat));
 	rc = run_putfh(&cp, cr, rc);
 	if (!rc)
-		rc = nfs4_dec_create(cp.res);
+		rc = nfs4_dec_create_ci(cp.res, ci);
 	if (!rc)
 		rc = nfs4_dec_getfh(cp.res, fh);
 	if (!rc)
@@ -191,6 +198,12 @@ int nfs4_create(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 int nfs4_remove(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		const char *name)
 {
+	return nfs4_remove_ci(c, cr, dir, name, NULL);
+}
+
+int nfs4_remove_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const char *name, struct nfs4_change_info *ci)
+{
 	struct nfs4_compound cp;
 	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_REMOVE, SMALL_ARGS, false);
 
@@ -201,13 +214,20 @@ int nfs4_remove(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 		rc = nfs4_compound_op(&cp, nfs4_enc_remove(&cp.args, name));
 	rc = run_putfh(&cp, cr, rc);
 	if (!rc)
-		rc = nfs4_dec_remove(cp.res);
+		rc = nfs4_dec_remove_ci(cp.res, ci);
 	nfs4_compound_fini(&cp);
 	return rc;
 }
 
 int nfs4_rename(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *sdir,
 		const char *sname, const struct nfs4_fh *ddir, const char *dname)
+{
+	return nfs4_rename_ci(c, cr, sdir, sname, ddir, dname, NULL, NULL);
+}
+
+int nfs4_rename_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *sdir,
+		   const char *sname, const struct nfs4_fh *ddir, const char *dname,
+		   struct nfs4_change_info *sci, struct nfs4_change_info *dci)
 {
 	struct nfs4_compound cp;
 	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_RENAME, SMALL_ARGS, false);
@@ -227,13 +247,20 @@ int nfs4_rename(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 	if (!rc)
 		rc = nfs4_dec_putfh(cp.res);
 	if (!rc)
-		rc = nfs4_dec_rename(cp.res);
+		rc = nfs4_dec_rename_ci(cp.res, sci, dci);
 	nfs4_compound_fini(&cp);
 	return rc;
 }
 
 int nfs4_link(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 	      const struct nfs4_fh *dir, const char *name, struct nfs4_attr *attr)
+{
+	return nfs4_link_ci(c, cr, fh, dir, name, attr, NULL);
+}
+
+int nfs4_link_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		 const struct nfs4_fh *dir, const char *name, struct nfs4_attr *attr,
+		 struct nfs4_change_info *ci)
 {
 	struct nfs4_compound cp;
 	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LINK, SMALL_ARGS, false);
@@ -258,7 +285,7 @@ int nfs4_link(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 	if (!rc)
 		rc = nfs4_dec_putfh(cp.res);
 	if (!rc)
-		rc = nfs4_dec_link(cp.res);
+		rc = nfs4_dec_link_ci(cp.res, ci);
 	if (!rc)
 		rc = nfs4_dec_restorefh(cp.res);
 	if (!rc)

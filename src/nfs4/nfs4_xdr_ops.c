@@ -36,14 +36,32 @@ static int enc_stateid_op(struct xdr *x, uint32_t op, const struct nfs4_stateid 
 	return 0;
 }
 
+/* change_info4: atomic, before, after; ci NULL skips it. */
+static int dec_cinfo(struct xdr *x, struct nfs4_change_info *ci)
+{
+	uint32_t atomic;
+
+	if (!ci)
+		return nfs4_xdr_skip_change_info(x) ? -EBADMSG : 0;
+	if (xdr_get_u32(x, &atomic) || xdr_get_u64(x, &ci->before) || xdr_get_u64(x, &ci->after))
+		return -EBADMSG;
+	ci->atomic = atomic != 0;
+	return 0;
+}
+
 /* An operation whose result carries one change_info4. */
-static int dec_cinfo_op(struct xdr *x, uint32_t op)
+static int dec_cinfo_op_ci(struct xdr *x, uint32_t op, struct nfs4_change_info *ci)
 {
 	int rc = nfs4_xdr_dec_op(x, op);
 
 	if (rc)
 		return rc;
-	return nfs4_xdr_skip_change_info(x);
+	return dec_cinfo(x, ci);
+}
+
+static int dec_cinfo_op(struct xdr *x, uint32_t op)
+{
+	return dec_cinfo_op_ci(x, op, NULL);
 }
 
 /* ---- file handles ---- */
@@ -146,6 +164,11 @@ int nfs4_dec_remove(struct xdr *x)
 	return dec_cinfo_op(x, OP_REMOVE);
 }
 
+int nfs4_dec_remove_ci(struct xdr *x, struct nfs4_change_info *ci)
+{
+	return dec_cinfo_op_ci(x, OP_REMOVE, ci);
+}
+
 int nfs4_enc_rename(struct xdr *x, const char *oldname, const char *newname)
 {
 	if (!oldname || !newname)
@@ -158,12 +181,17 @@ int nfs4_enc_rename(struct xdr *x, const char *oldname, const char *newname)
 
 int nfs4_dec_rename(struct xdr *x)
 {
+	return nfs4_dec_rename_ci(x, NULL, NULL);
+}
+
+int nfs4_dec_rename_ci(struct xdr *x, struct nfs4_change_info *src, struct nfs4_change_info *dst)
+{
 	int rc = nfs4_xdr_dec_op(x, OP_RENAME);
 
 	if (rc)
 		return rc;
 	/* source_cinfo, target_cinfo */
-	if (nfs4_xdr_skip_change_info(x) || nfs4_xdr_skip_change_info(x))
+	if (dec_cinfo(x, src) || dec_cinfo(x, dst))
 		return -EBADMSG;
 	return 0;
 }
@@ -176,6 +204,11 @@ int nfs4_enc_link(struct xdr *x, const char *newname)
 int nfs4_dec_link(struct xdr *x)
 {
 	return dec_cinfo_op(x, OP_LINK);
+}
+
+int nfs4_dec_link_ci(struct xdr *x, struct nfs4_change_info *ci)
+{
+	return dec_cinfo_op_ci(x, OP_LINK, ci);
 }
 
 int nfs4_enc_create(struct xdr *x, const struct nfs4_create_args *a)
@@ -207,7 +240,12 @@ int nfs4_enc_create(struct xdr *x, const struct nfs4_create_args *a)
 
 int nfs4_dec_create(struct xdr *x)
 {
-	int rc = dec_cinfo_op(x, OP_CREATE);
+	return nfs4_dec_create_ci(x, NULL);
+}
+
+int nfs4_dec_create_ci(struct xdr *x, struct nfs4_change_info *ci)
+{
+	int rc = dec_cinfo_op_ci(x, OP_CREATE, ci);
 
 	if (rc)
 		return rc;
@@ -396,7 +434,7 @@ int nfs4_dec_open(struct xdr *x, struct nfs4_open_res *r)
 	if (rc)
 		return rc;
 	/* stateid, cinfo, rflags, attrset, delegation */
-	if (nfs4_xdr_dec_stateid(x, &r->stateid) || nfs4_xdr_skip_change_info(x) ||
+	if (nfs4_xdr_dec_stateid(x, &r->stateid) || dec_cinfo(x, &r->cinfo) ||
 	    xdr_get_u32(x, &r->rflags) || nfs4_xdr_skip_bitmap(x))
 		return -EBADMSG;
 	return dec_delegation(x, r);

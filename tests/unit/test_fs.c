@@ -29,6 +29,8 @@ static struct {
 	uint8_t write_verf[NFS4_VERIFIER_SIZE];
 	uint8_t commit_verf[NFS4_VERIFIER_SIZE];
 	unsigned writes, commits, readdirs, closes, unlocks;
+	unsigned getattrs, lookups;
+	uint64_t dchange; /* every directory's change attribute (one counter) */
 	uint32_t last_stable;
 	uint64_t last_off;
 } srv;
@@ -76,8 +78,32 @@ int nfs4_getattr(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 	(void)c;
 	(void)cr;
 	memcpy(&id, fh->data, 8);
-	attr_of(id, id == 2 ? NF4DIR : NF4REG, attr);
+	attr_of(id, id == 2 || id == 7000 ? NF4DIR : NF4REG, attr);
+	if (attr->type == NF4DIR)
+		attr->change = srv.dchange;
+	srv.getattrs++;
 	return 0;
+}
+
+void nfs4_client_get_stats(struct nfs4_client *c, struct nfs4_stats *st)
+{
+	(void)c;
+	memset(st, 0, sizeof(*st));
+	st->compounds = srv.getattrs + srv.lookups;
+	st->per_proc[NFS4_PROC_ID_GETATTR] = srv.getattrs;
+	st->per_proc[NFS4_PROC_ID_LOOKUP] = srv.lookups;
+}
+
+/* Our change of a directory: change_info4 before -> after. */
+static void dir_changed(struct nfs4_change_info *ci)
+{
+	if (ci) {
+		ci->atomic = true;
+		ci->before = srv.dchange;
+	}
+	srv.dchange++;
+	if (ci)
+		ci->after = srv.dchange;
 }
 
 int nfs4_lookup(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
@@ -88,7 +114,8 @@ int nfs4_lookup(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 	(void)c;
 	(void)cr;
 	(void)dir;
-	if (strcmp(name, "missing") == 0)
+	srv.lookups++;
+	if (strcmp(name, "missing") == 0 || name[0] == 'x')
 		return -NFS4ERR_NOENT;
 	id = strtoull(name + 1, NULL, 10); /* "f123" -> fileid 123 */
 	fh_of(id, fh);
@@ -149,14 +176,18 @@ int nfs4_readlink(struct nfs4_client *c, const struct rpc_cred *cr, const struct
 	return 0;
 }
 
-int nfs4_create(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
-		const struct nfs4_create_args *a, struct nfs4_fh *fh, struct nfs4_attr *attr)
+int nfs4_create_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const struct nfs4_create_args *a, struct nfs4_fh *fh, struct nfs4_attr *attr,
+		   struct nfs4_change_info *ci)
 {
 	(void)c;
 	(void)cr;
 	(void)dir;
-	fh_of(7000, fh);
-	attr_of(7000, a->type, attr);
+	dir_changed(ci);
+	fh_of(a->type == NF4DIR ? 7000 : 7001, fh);
+	attr_of(a->type == NF4DIR ? 7000 : 7001, a->type, attr);
+	if (a->type == NF4DIR)
+		attr->change = srv.dchange;
 	attr->mode = a->sattr ? a->sattr->mode : 0;
 	attr->valid |= NFS4_ATTR_BIT(FATTR4_RAWDEV);
 	attr->rdev_major = a->major;
@@ -164,17 +195,21 @@ int nfs4_create(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 	return 0;
 }
 
-int nfs4_remove(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
-		const char *name)
+int nfs4_remove_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		   const char *name, struct nfs4_change_info *ci)
 {
 	(void)c;
 	(void)cr;
 	(void)dir;
-	return strcmp(name, "full") == 0 ? -NFS4ERR_NOTEMPTY : 0;
+	if (strcmp(name, "full") == 0)
+		return -NFS4ERR_NOTEMPTY;
+	dir_changed(ci);
+	return 0;
 }
 
-int nfs4_rename(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *sdir,
-		const char *sname, const struct nfs4_fh *ddir, const char *dname)
+int nfs4_rename_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *sdir,
+		   const char *sname, const struct nfs4_fh *ddir, const char *dname,
+		   struct nfs4_change_info *sci, struct nfs4_change_info *dci)
 {
 	(void)c;
 	(void)cr;
@@ -182,14 +217,19 @@ int nfs4_rename(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 	(void)sname;
 	(void)ddir;
 	(void)dname;
+	dir_changed(sci);
+	if (dci && sci)
+		*dci = *sci;
 	return 0;
 }
 
-int nfs4_link(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-	      const struct nfs4_fh *dir, const char *name, struct nfs4_attr *attr)
+int nfs4_link_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		 const struct nfs4_fh *dir, const char *name, struct nfs4_attr *attr,
+		 struct nfs4_change_info *ci)
 {
 	(void)dir;
 	(void)name;
+	dir_changed(ci);
 	nfs4_getattr(c, cr, fh, attr);
 	attr->nlink = 2;
 	return 0;
@@ -398,7 +438,7 @@ static const struct rpc_cred root_cred = {0, 0, 0, {0}};
 
 static struct efs_fs *new_fs(void)
 {
-	struct efs_fs_cfg cfg = {.attr_timeout = 1.0, .entry_timeout = 1.0};
+	struct efs_fs_cfg cfg = {.acregmin = 3, .acregmax = 60, .acdirmin = 30, .acdirmax = 60};
 	struct nfs4_fh root;
 	struct nfs4_attr ra;
 
@@ -787,6 +827,209 @@ static void test_append_uses_server_size(void **state)
 	efs_fs_forget(fs, e.ino, 1);
 }
 
+/* ---- attribute and name caches (nfs(5) ac*, lookupcache) ---- */
+
+static void test_getattr_cached(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_entry e;
+	struct stat st;
+	double tmo;
+	unsigned g;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f20", &e), 0);
+	assert_true(e.attr_timeout >= 3 && e.attr_timeout <= 60);
+	assert_true(e.entry_timeout >= 30); /* the root directory's timeout */
+	g = srv.getattrs;
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g); /* fresh from the lookup: no round trip */
+	assert_true(tmo > 0 && tmo <= 3);
+	assert_int_equal(st.st_ino, 20);
+	/* a change through this mount: the next getattr asks the server */
+	efs_inode_note_local_change(efs_inode_get(fs, e.ino));
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g + 1);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g + 1);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
+static struct efs_fs *new_fs_cfg(const struct efs_fs_cfg *cfg)
+{
+	struct nfs4_fh root;
+	struct nfs4_attr ra;
+
+	fh_of(2, &root);
+	attr_of(2, NF4DIR, &ra);
+	return efs_fs_new(fake_clnt, &root, &ra, cfg);
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void test_ac_timeout_doubles(void **state)
+{
+	struct efs_fs_cfg cfg = {
+		.acregmin = 0.05, .acregmax = 0.15, .acdirmin = 0.05, .acdirmax = 0.15};
+	struct efs_fs *fs = new_fs_cfg(&cfg);
+	struct efs_inode *in;
+	struct efs_entry e;
+	struct stat st;
+	double tmo;
+	unsigned g;
+
+	(void)state;
+	assert_non_null(fs);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f21", &e), 0);
+	in = efs_inode_get(fs, e.ino);
+	assert_true(efs_inode_attr_timeout(fs, in) == 0.05);
+	g = srv.getattrs;
+	sleep_s(0.06); /* past the timeout: revalidation, change unchanged -> doubled */
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g + 1);
+	assert_true(tmo == 0.1);
+	sleep_s(0.11);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g + 2);
+	assert_true(tmo == 0.15); /* capped at acregmax */
+	/* our own change: back to acregmin */
+	efs_inode_note_local_change(in);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_true(tmo == 0.05);
+	efs_fs_forget(fs, e.ino, 1);
+	efs_fs_free(fs);
+}
+
+static void test_noac(void **state)
+{
+	struct efs_fs_cfg cfg = {0}; /* noac: every ac* 0 */
+	struct efs_fs *fs = new_fs_cfg(&cfg);
+	struct efs_entry e;
+	struct stat st;
+	double tmo;
+	unsigned g;
+
+	(void)state;
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f22", &e), 0);
+	assert_true(e.attr_timeout == 0 && e.entry_timeout == 0);
+	g = srv.getattrs;
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g + 2);
+	assert_true(tmo == 0);
+	/* no negative caching either */
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "x1", &e), -ENOENT);
+	assert_true(e.entry_timeout == 0 && e.ino == 0);
+	efs_fs_free(fs);
+}
+
+static void test_lookupcache_modes(void **state)
+{
+	struct efs_fs_cfg cfg = {.acregmin = 3, .acregmax = 60, .acdirmin = 30, .acdirmax = 60};
+	struct efs_fs *fs;
+	struct efs_entry e;
+
+	(void)state;
+	cfg.lookupcache = EFS_LOOKUPCACHE_POSITIVE;
+	fs = new_fs_cfg(&cfg);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "x2", &e), -ENOENT);
+	assert_true(e.entry_timeout == 0 && e.ino == 0);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f23", &e), 0);
+	assert_true(e.entry_timeout >= 30);
+	efs_fs_forget(fs, e.ino, 1);
+	efs_fs_free(fs);
+	cfg.lookupcache = EFS_LOOKUPCACHE_NONE;
+	fs = new_fs_cfg(&cfg);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f23", &e), 0);
+	assert_true(e.entry_timeout == 0);
+	efs_fs_forget(fs, e.ino, 1);
+	efs_fs_free(fs);
+	cfg.lookupcache = EFS_LOOKUPCACHE_ALL;
+	fs = new_fs_cfg(&cfg);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "x2", &e), -ENOENT);
+	assert_true(e.entry_timeout >= 30 && e.ino == 0);
+	efs_fs_free(fs);
+}
+
+static void test_negative_lookup_in_our_dir(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_entry d, e;
+	struct stat st;
+	double tmo;
+	unsigned l;
+
+	srv.dchange = 100;
+	assert_int_equal(efs_fs_mkdir(fs, &root_cred, EFS_ROOT_INO, "d", 0755, 022, &d), 0);
+	l = srv.lookups;
+	/* a directory we made: every name in it is known */
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, d.ino, "x3", &e), -ENOENT);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, d.ino, "f24", &e), -ENOENT);
+	assert_int_equal(srv.lookups, l);
+	assert_true(e.entry_timeout >= 30);
+	/* our own create: its change_info4 chains; the name is known, others still absent */
+	assert_int_equal(efs_fs_mknod(fs, &root_cred, d.ino, "p", S_IFIFO | 0644, 0, 022, &e), 0);
+	efs_fs_forget(fs, e.ino, 1);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, d.ino, "x4", &e), -ENOENT);
+	assert_int_equal(srv.lookups, l);
+	/* a revalidation that finds the change we expect keeps it */
+	efs_inode_note_local_change(efs_inode_get(fs, d.ino));
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, d.ino, &st, &tmo), 0);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, d.ino, "x5", &e), -ENOENT);
+	assert_int_equal(srv.lookups, l);
+	/* another client changes the directory: the next revalidation sees it */
+	srv.dchange++;
+	efs_inode_note_local_change(efs_inode_get(fs, d.ino));
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, d.ino, &st, &tmo), 0);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, d.ino, "x6", &e), -ENOENT);
+	assert_int_equal(srv.lookups, l + 1);
+	/* a FUSE create the data path did not report: the name may exist now */
+	assert_int_equal(efs_fs_mkdir(fs, &root_cred, EFS_ROOT_INO, "d2", 0755, 022, &e), 0);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, e.ino, "x7", &e), -ENOENT);
+	assert_int_equal(srv.lookups, l + 1);
+	efs_fs_create_begin(fs, d.ino);
+	efs_fs_create_end(fs, d.ino, "x8");
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, d.ino, "x9", &e), -ENOENT);
+	assert_int_equal(srv.lookups, l + 2);
+	efs_fs_forget(fs, d.ino, 2); /* both mkdirs returned the fake's one directory */
+}
+
+static void test_stats_text(void **state)
+{
+	struct efs_fs *fs = *state;
+	char buf[8192], small[64], *p;
+	struct efs_entry e;
+	int n;
+
+	efs_fs_count_op(fs, EFS_OP_LOOKUP);
+	efs_fs_count_op(fs, EFS_OP_LOOKUP);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f25", &e), 0);
+	n = efs_fs_stats_text(fs, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_non_null(strstr(buf, "compounds "));
+	assert_non_null(strstr(buf, "\nproc.LOOKUP 1\n"));
+	assert_non_null(strstr(buf, "\nproc.SESSION 0\n"));
+	assert_non_null(strstr(buf, "\nrpc.reconnects 0\n"));
+	assert_non_null(strstr(buf, "\nfuse.lookup 2\n"));
+	for (p = buf; *p; p = strchr(p, '\n') + 1) /* every line is "key value" */
+		assert_int_equal(sscanf(p, "%*s %*u%n", &n) >= 0 && n > 0, 1);
+	assert_int_equal(efs_fs_stats_text(fs, small, sizeof(small)), -ERANGE);
+	/* the xattr: size probe, value, other names */
+	n = efs_fs_getxattr(fs, e.ino, EFS_STATS_XATTR, NULL, 0);
+	assert_true(n > 0);
+	assert_int_equal(efs_fs_getxattr(fs, e.ino, EFS_STATS_XATTR, buf, sizeof(buf)), n);
+	assert_int_equal(efs_fs_getxattr(fs, e.ino, EFS_STATS_XATTR, small, sizeof(small)),
+			 -ERANGE);
+	assert_int_equal(efs_fs_getxattr(fs, e.ino, "user.other", buf, sizeof(buf)), -ENODATA);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
 static void test_locks(void **state)
 {
 	struct efs_fs *fs = *state;
@@ -843,6 +1086,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_loops_on_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_verifier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_uses_server_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_getattr_cached, setup, teardown),
+		cmocka_unit_test(test_ac_timeout_doubles),
+		cmocka_unit_test(test_noac),
+		cmocka_unit_test(test_lookupcache_modes),
+		cmocka_unit_test_setup_teardown(test_negative_lookup_in_our_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_closes_leftovers, setup, teardown),
 	};
