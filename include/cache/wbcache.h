@@ -9,7 +9,8 @@
  *  - Data is kept per inode (struct wb_file) in chunks of wsize bytes.  A
  *    chunk keeps its bytes until a COMMIT confirms them: if the server's
  *    write verifier changes (it restarted and lost unstable data), the
- *    chunk is written again.
+ *    chunk is written again; a flush gives up with -EIO after three rounds
+ *    of changing verifiers (a misbehaving server must not loop it).
  *  - Memory: every chunk's buffer counts against cfg->cap.  A writer that
  *    would exceed it waits for write-back (and commits) to free room; the
  *    daemon does not grow past the cap plus one chunk per writer thread.

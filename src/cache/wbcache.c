@@ -266,12 +266,18 @@ static bool ranges_can_add(const struct wb_chunk *ch, uint32_t lo, uint32_t hi)
 	return false;
 }
 
+#define MAX_RESEND_ROUNDS 3
+
 /*
  * COMMIT the file and settle its UNSTABLE chunks.  Called without wb->lock,
- * with f->committing set by the caller; clears it.
+ * with f->committing set by the caller; clears it.  give_up: a verifier
+ * mismatch is -EIO instead of another resend (a server whose verifier never
+ * settles must not keep a flush looping for ever).  Returns the number of
+ * chunks sent back for rewriting.
  */
-static void commit_file(struct wb_file *f)
+static unsigned int commit_file(struct wb_file *f, bool give_up)
 {
+	unsigned int resent = 0;
 	struct wbcache *wb = f->wb;
 	struct wb_chunk *ch, *next;
 	struct rpc_cred cred;
@@ -305,7 +311,15 @@ static void commit_file(struct wb_file *f)
 			chunk_free(ch);
 		} else if (memcmp(ch->verf, verf, sizeof(verf)) == 0) {
 			chunk_free(ch);
+		} else if (give_up) {
+			if (!f->error)
+				f->error = -EIO;
+			efs_log(EFS_LOG_ERR, "write-back: the server's write verifier keeps "
+					     "changing; %zu bytes may be lost",
+				ch->alloc);
+			chunk_free(ch);
 		} else {
+			resent++;
 			/* The server lost unstable data: write it again. */
 			f->unstable_bytes -= ch->alloc;
 			ch->state = WB_DIRTY;
@@ -318,6 +332,7 @@ static void commit_file(struct wb_file *f)
 	f->committing = false;
 	pthread_cond_broadcast(&wb->cv);
 	pthread_mutex_unlock(&wb->lock);
+	return resent;
 }
 
 /* Wait for room for `need` more bytes; wb->lock held (may be dropped). */
@@ -333,7 +348,7 @@ static int make_room(struct wb_file *f, size_t need)
 		if (!f->inflight && !f->committing && f->unstable_bytes) {
 			f->committing = true;
 			pthread_mutex_unlock(&wb->lock);
-			commit_file(f);
+			commit_file(f, false);
 			pthread_mutex_lock(&wb->lock);
 			continue;
 		}
@@ -418,7 +433,7 @@ int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, const struct nfs
 			if (ch->state == WB_UNSTABLE && !f->committing && !f->inflight) {
 				f->committing = true;
 				pthread_mutex_unlock(&wb->lock);
-				commit_file(f);
+				commit_file(f, false);
 				pthread_mutex_lock(&wb->lock);
 			} else {
 				pthread_cond_wait(&wb->cv, &wb->lock);
@@ -556,7 +571,7 @@ static void *flusher_main(void *arg)
 				f->committing = true;
 				pthread_cond_broadcast(&wb->cv);
 				pthread_mutex_unlock(&wb->lock);
-				commit_file(f);
+				commit_file(f, false);
 				pthread_mutex_lock(&wb->lock);
 			}
 		}
@@ -579,6 +594,7 @@ static bool has_state(struct wb_file *f, enum chunk_state st)
 int wb_file_flush(struct wb_file *f)
 {
 	struct wbcache *wb = f->wb;
+	unsigned int rounds = 0;
 	int rc;
 
 	pthread_mutex_lock(&wb->lock);
@@ -591,7 +607,8 @@ int wb_file_flush(struct wb_file *f)
 		if (has_state(f, WB_UNSTABLE)) {
 			f->committing = true;
 			pthread_mutex_unlock(&wb->lock);
-			commit_file(f);
+			if (commit_file(f, rounds >= MAX_RESEND_ROUNDS))
+				rounds++;
 			pthread_mutex_lock(&wb->lock);
 			continue;
 		}
