@@ -243,7 +243,10 @@ int efs_io_init(struct efs_fs *fs);
 void efs_io_fini(struct efs_fs *fs);
 /* Before a GETATTR: send cached writes so the server's size/mtime are ours. */
 void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in);
-/* Before a SETATTR of the size: write and COMMIT cached data; -errno. */
+/* Our cached view of the data is stale: read-ahead and keep_cache dropped. */
+void efs_io_invalidate(struct efs_inode *in);
+/* Write and COMMIT cached data, then efs_io_invalidate() (before a SETATTR
+ * of the size, and around locks); -errno of the write-back. */
 int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in);
 
 void efs_lock_release_file(struct efs_fs *fs, struct efs_file *f);

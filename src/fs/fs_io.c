@@ -117,26 +117,23 @@ void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in)
 		wb_file_writeout(wb, 0, UINT64_MAX / 2);
 }
 
+void efs_io_invalidate(struct efs_inode *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->data_gen++; /* every open's read-ahead is stale */
+	in->kept_valid = false;
+	pthread_mutex_unlock(&in->lock);
+}
+
 int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 {
 	struct wb_file *wb = inode_wb_peek(in);
 
 	(void)fs;
-	pthread_mutex_lock(&in->lock);
-	in->data_gen++; /* read-ahead of every open is stale after a truncate */
-	in->kept_valid = false;
-	pthread_mutex_unlock(&in->lock);
+	efs_io_invalidate(in);
 	return wb ? wb_file_flush(wb) : 0;
 }
 
-/* Our own write changed the data: other opens' read-ahead and keep_cache. */
-static void note_local_write(struct efs_inode *in)
-{
-	pthread_mutex_lock(&in->lock);
-	in->data_gen++;
-	in->kept_valid = false;
-	pthread_mutex_unlock(&in->lock);
-}
 
 /*
  * keep_cache: the kernel's page cache for this inode was filled while the
@@ -388,7 +385,7 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 			off = in->attr.size;
 		pthread_mutex_unlock(&in->lock);
 	}
-	note_local_write(in);
+	efs_io_invalidate(in); /* other opens' read-ahead, keep_cache */
 	if (f->sync) {
 		r = write_sync(fs, cr, f, buf, size, off, written);
 	} else {

@@ -79,6 +79,13 @@ int efs_fs_setlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	uint32_t lt;
 	int r;
 
+	/*
+	 * As the Linux NFS client does: our cached writes reach the server
+	 * before a lock changes hands, so the next holder reads them.
+	 */
+	r = efs_io_flush_inode(fs, in);
+	if (r)
+		return r;
 	if (type == F_UNLCK)
 		return unlock_owner(fs, cr, in, owner, start, len);
 	if (type == F_WRLCK)
@@ -118,7 +125,9 @@ int efs_fs_setlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		return -EAGAIN;
 	if (r)
 		return efs_errno(r);
-	/* a lock revalidates: what the kernel cached may be another client's past */
+	/* a lock revalidates: what we and the kernel cached may be another
+	 * client's past (read-ahead and keep_cache are dropped too) */
+	efs_io_invalidate(in);
 	if (fs->inval)
 		fs->inval(fs->inval_arg, efs_inode_nodeid(fs, in), true);
 	return 0;
