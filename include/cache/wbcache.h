@@ -65,6 +65,21 @@ int wb_file_flush(struct wb_file *f);
 /* Write out (no COMMIT) cached data overlapping [off, off+len), so a READ
  * from the server sees it.  Errors stay pending for wb_file_flush(). */
 int wb_file_writeout(struct wb_file *f, uint64_t off, uint64_t len);
+/*
+ * The end of a small file: when everything cached for the file is one
+ * contiguous dirty range of at most max bytes (nothing in flight or
+ * unstable), hand it over -- removed from the cache -- so the caller can send
+ * it together with other operations.  Returns 1 when taken (*data is the
+ * caller's to free), 0 when the cache holds something else.
+ */
+struct wb_small {
+	uint64_t off;
+	uint32_t len;
+	void *data;
+	struct rpc_cred cred;
+	struct nfs4_stateid sid;
+};
+int wb_file_take_small(struct wb_file *f, uint32_t max, struct wb_small *out);
 /* One past the last cached byte, or 0 when nothing is cached. */
 uint64_t wb_file_end(struct wb_file *f);
 /* True while the file has bytes the server has not committed. */

@@ -65,15 +65,23 @@ struct efs_list {
 };
 
 struct efs_file {
-	struct efs_list link;	   /* in fs->files, under fs->files_lock */
-	struct efs_inode *inode;   /* pinned by the kernel while open */
-	struct nfs4_open_state st; /* set at open, read-only afterwards */
-	struct rpc_cred cred;	   /* opener's, for COMMIT/CLOSE at release */
-	int flags;		   /* open(2) flags */
-	bool keep_cache;	   /* the kernel may keep its page cache (set at open) */
-	struct ra_file *ra;	   /* read-ahead of this open (NULL for O_DIRECT) */
-	uint64_t ra_gen;	   /* inode data_gen the read-ahead data belongs to */
-	bool sync;		   /* FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT) */
+	struct efs_list link;	 /* in fs->files, under fs->files_lock */
+	struct efs_inode *inode; /* pinned by the kernel while open */
+	/*
+	 * st: the server open state.  Written only under st_lock (at open, and
+	 * by efs_file_ensure_open() after a flush closed it on the server to
+	 * save the CLOSE round trip of a small file); readers that may race a
+	 * re-open copy it with efs_file_state().
+	 */
+	struct nfs4_open_state st;
+	pthread_mutex_t st_lock;
+	bool srv_closed;      /* under st_lock: st was CLOSEd by a flush */
+	struct rpc_cred cred; /* opener's, for COMMIT/CLOSE at release */
+	int flags;	      /* open(2) flags */
+	bool keep_cache;      /* the kernel may keep its page cache (set at open) */
+	struct ra_file *ra;   /* read-ahead of this open (NULL for O_DIRECT) */
+	uint64_t ra_gen;      /* inode data_gen the read-ahead data belongs to */
+	bool sync;	      /* FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT) */
 	/* protected by lock */
 	pthread_mutex_t lock;
 	bool needs_commit;  /* UNSTABLE4 data not yet committed */
@@ -185,9 +193,11 @@ void efs_fs_attr_stale_all(struct efs_fs *fs);
  * A directory's cache maps names to fileids.  It is "complete" when this
  * mount created the directory or listed it whole and every change of its
  * change attribute since came from our own operations (their change_info4
- * chain before -> after); then, while the directory's attributes were
- * confirmed by the server within its attribute timeout, a name missing from
- * it does not exist (negative lookup without a round trip, lookupcache=all).
+ * chain before -> after).  While this mount is filling a complete
+ * directory (at least one of our changes chained since) and the server
+ * confirmed its change attribute within the directory's attribute timeout
+ * (a GETATTR, or our last change's "before"), a name missing from it does
+ * not exist: negative lookup without a round trip (lookupcache=all).
  * Protected by the directory inode's lock; at most EFS_DC_MAX_NAMES names in
  * all directories together.
  */
@@ -243,6 +253,8 @@ int efs_io_init(struct efs_fs *fs);
 void efs_io_fini(struct efs_fs *fs);
 /* Before a GETATTR: send cached writes so the server's size/mtime are ours. */
 void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in);
+/* Re-OPEN a file whose server state a flush closed; 0 or -errno. */
+int efs_file_ensure_open(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
 /* Our cached view of the data is stale: read-ahead and keep_cache dropped. */
 void efs_io_invalidate(struct efs_inode *in);
 /* Write and COMMIT cached data, then efs_io_invalidate() (before a SETATTR

@@ -157,6 +157,13 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	       const struct nfs4_stateid *sid, uint64_t off, const void *buf, uint32_t len,
 	       uint32_t stable, uint32_t *written, uint32_t *committed,
 	       uint8_t verf[NFS4_VERIFIER_SIZE]);
+/*
+ * WRITE len bytes FILE_SYNC4 and, when close is set, CLOSE the open state,
+ * in one COMPOUND (the end of a small file: one round trip).  On success
+ * the data is stable and, with close, st->stateid is the closed one.
+ */
+int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st,
+		     uint64_t off, const void *buf, uint32_t len, bool close);
 int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 		uint64_t off, uint32_t count, uint8_t verf[NFS4_VERIFIER_SIZE]);
 

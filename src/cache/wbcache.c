@@ -642,6 +642,31 @@ int wb_file_writeout(struct wb_file *f, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int wb_file_take_small(struct wb_file *f, uint32_t max, struct wb_small *out)
+{
+	struct wbcache *wb = f->wb;
+	struct wb_chunk *ch;
+	int taken = 0;
+
+	pthread_mutex_lock(&wb->lock);
+	ch = f->chunks;
+	if (ch && !ch->next && ch->state == WB_DIRTY && ch->nr == 1 && !f->inflight &&
+	    !f->committing && ch->r[0].hi - ch->r[0].lo <= max && !f->error) {
+		out->data = malloc(ch->r[0].hi - ch->r[0].lo);
+		if (out->data) {
+			out->off = ch->index * wb->csize + ch->r[0].lo;
+			out->len = ch->r[0].hi - ch->r[0].lo;
+			memcpy(out->data, ch->data + ch->r[0].lo, out->len);
+			out->cred = ch->cred;
+			out->sid = ch->sid;
+			chunk_free(ch);
+			taken = 1;
+		}
+	}
+	pthread_mutex_unlock(&wb->lock);
+	return taken;
+}
+
 uint64_t wb_file_end(struct wb_file *f)
 {
 	struct wbcache *wb = f->wb;

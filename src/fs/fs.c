@@ -254,13 +254,16 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 		return efs_fs_getattr(fs, cr, ino, st, timeout);
 	if (fs->cfg.ro)
 		return -EROFS;
-	if (sa.set & NFS4_SET_SIZE) {
-		/* Cached writes go first, so the truncate is ordered after them. */
-		r = efs_io_flush_inode(fs, in);
-		if (r)
-			return r;
-	}
-	if (f && (sa.set & NFS4_SET_SIZE) && (f->st.share_access & OPEN4_SHARE_ACCESS_WRITE)) {
+	/*
+	 * Cached writes go first (as the Linux client syncs before SETATTR): a
+	 * truncate is ordered after them, and a later WRITE must not overwrite
+	 * the mtime being set (tar, cp -p, touch -d).
+	 */
+	r = efs_io_flush_inode(fs, in);
+	if (r)
+		return r;
+	if (f && (sa.set & NFS4_SET_SIZE) && (f->st.share_access & OPEN4_SHARE_ACCESS_WRITE) &&
+	    efs_file_ensure_open(fs, cr, f) == 0) {
 		sid = &f->st.stateid;
 		fh = f->st.fh;
 	} else {

@@ -54,6 +54,7 @@ static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, s
 	f->ra_gen = in->data_gen;
 	pthread_mutex_unlock(&in->lock);
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->st_lock, NULL);
 	pthread_mutex_lock(&fs->files_lock);
 	efs_list_add(&fs->files, &f->link);
 	pthread_mutex_unlock(&fs->files_lock);
@@ -152,6 +153,53 @@ static bool keep_cache_at_open(struct efs_inode *in, const struct nfs4_attr *a)
 	in->kept_valid = true;
 	pthread_mutex_unlock(&in->lock);
 	return keep;
+}
+
+int efs_file_ensure_open(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
+{
+	struct nfs4_open_state st;
+	struct nfs4_attr a;
+	int r = 0;
+
+	pthread_mutex_lock(&f->st_lock);
+	if (f->srv_closed) {
+		memset(&st, 0, sizeof(st));
+		memset(&a, 0, sizeof(a));
+		r = nfs4_open_fh(fs->clnt, cr, &f->st.fh, f->st.share_access, &st, &a);
+		if (r == 0) {
+			if (st.fh.len == 0)
+				st.fh = f->st.fh;
+			f->st = st;
+			f->srv_closed = false;
+		}
+	}
+	pthread_mutex_unlock(&f->st_lock);
+	return r ? efs_errno(r) : 0;
+}
+
+/* A consistent copy of the open state, re-opened first if a flush closed it. */
+static int efs_file_state(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
+			  struct nfs4_open_state *st)
+{
+	int r = efs_file_ensure_open(fs, cr, f);
+
+	pthread_mutex_lock(&f->st_lock);
+	*st = f->st;
+	pthread_mutex_unlock(&f->st_lock);
+	return r;
+}
+
+/* True while this open holds byte-range locks (its state must stay open). */
+static bool file_has_locks(struct efs_file *f)
+{
+	struct efs_lock *l;
+	bool held = false;
+
+	pthread_mutex_lock(&f->inode->lk_mutex);
+	for (l = f->inode->locks; l && !held; l = l->next)
+		held = l->file == f;
+	pthread_mutex_unlock(&f->inode->lk_mutex);
+	return held;
 }
 
 bool efs_file_keep_cache(const struct efs_file *f)
@@ -262,15 +310,18 @@ fail_close:
 static int read_direct(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
 		       size_t size, uint64_t off, size_t *got)
 {
+	struct nfs4_open_state st;
 	size_t done = 0;
-	int r;
+	int r = efs_file_state(fs, cr, f, &st);
 
+	if (r)
+		return r;
 	while (done < size) {
 		uint32_t cnt = size - done > fs->rsize ? fs->rsize : (uint32_t)(size - done);
 		uint32_t n = 0;
 		bool eof = false;
 
-		r = nfs4_read(fs->clnt, cr, &f->st.fh, &f->st.stateid, off + done, cnt,
+		r = nfs4_read(fs->clnt, cr, &st.fh, &st.stateid, off + done, cnt,
 			      (char *)buf + done, &n, &eof);
 		if (r)
 			return efs_errno(r);
@@ -329,9 +380,12 @@ static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_f
 		      const void *buf, size_t size, uint64_t off, size_t *written)
 {
 	struct wb_file *wb = inode_wb_peek(f->inode);
+	struct nfs4_open_state st;
 	size_t done = 0;
-	int r = 0;
+	int r = efs_file_state(fs, cr, f, &st);
 
+	if (r)
+		return r;
 	/* Earlier cached writes first: the sync write must not be overtaken. */
 	if (wb) {
 		r = wb_file_flush(wb);
@@ -343,7 +397,7 @@ static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_f
 		uint32_t n = 0, committed = 0;
 		uint8_t verf[NFS4_VERIFIER_SIZE];
 
-		r = nfs4_write(fs->clnt, cr, &f->st.fh, &f->st.stateid, off + done,
+		r = nfs4_write(fs->clnt, cr, &st.fh, &st.stateid, off + done,
 			       (const char *)buf + done, cnt, FILE_SYNC4, &n, &committed, verf);
 		if (r) {
 			r = efs_errno(r);
@@ -389,8 +443,12 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	if (f->sync) {
 		r = write_sync(fs, cr, f, buf, size, off, written);
 	} else {
-		wb = inode_wb(fs, in);
-		r = wb ? wb_file_write(wb, cr, &f->st.stateid, off, buf, size) : -ENOMEM;
+		struct nfs4_open_state st;
+
+		r = efs_file_state(fs, cr, f, &st);
+		wb = r ? NULL : inode_wb(fs, in);
+		if (!r)
+			r = wb ? wb_file_write(wb, cr, &st.stateid, off, buf, size) : -ENOMEM;
 		*written = r ? 0 : size;
 	}
 	if (*written > 0)
@@ -446,10 +504,41 @@ static int flush_all(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_fi
 	return r ? r : r2;
 }
 
+/*
+ * The end of a small file (close after writing): its cached bytes, the
+ * FILE_SYNC4 WRITE and the CLOSE of this open travel in one COMPOUND.  The
+ * open is re-opened lazily should the descriptor be used again (dup'ed or
+ * inherited descriptors).  Returns 1 when it did so, 0 when not applicable,
+ * -errno on a write-back error.
+ */
+static int flush_small(struct efs_fs *fs, struct efs_file *f)
+{
+	struct wb_file *wb = inode_wb_peek(f->inode);
+	struct wb_small sm;
+	int r;
+
+	if (!wb || !(f->st.share_access & OPEN4_SHARE_ACCESS_WRITE) || file_has_locks(f))
+		return 0;
+	pthread_mutex_lock(&f->st_lock);
+	if (f->srv_closed || !wb_file_take_small(wb, fs->wsize, &sm)) {
+		pthread_mutex_unlock(&f->st_lock);
+		return 0;
+	}
+	/* The writer's credential: it is the one the server checks for WRITE. */
+	r = nfs4_write_close(fs->clnt, &sm.cred, &f->st, sm.off, sm.data, sm.len, true);
+	if (r == 0)
+		f->srv_closed = true;
+	pthread_mutex_unlock(&f->st_lock);
+	free(sm.data);
+	return r ? efs_errno(r) : 1;
+}
+
 int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
 		 uint64_t lock_owner)
 {
-	int r = flush_all(fs, cr, f), r2;
+	int r = flush_small(fs, f), r2;
+
+	r = r < 0 ? r : flush_all(fs, cr, f);
 
 	r2 = efs_lock_release_owner(fs, cr, f->inode, lock_owner);
 	return r ? r : r2;
@@ -469,7 +558,9 @@ int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 	/* Flushed before CLOSE: the cached writes may use this open's stateid. */
 	r = flush_all(fs, &f->cred, f);
 	efs_lock_release_file(fs, f);
-	r2 = efs_errno(nfs4_close(fs->clnt, &f->cred, &f->st));
+	pthread_mutex_lock(&f->st_lock);
+	r2 = f->srv_closed ? 0 : efs_errno(nfs4_close(fs->clnt, &f->cred, &f->st));
+	pthread_mutex_unlock(&f->st_lock);
 	ra_file_free(f->ra);
 	pthread_mutex_lock(&in->lock);
 	if (--in->nopen == 0) {
@@ -489,6 +580,7 @@ int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 	efs_list_del(&f->link);
 	pthread_mutex_unlock(&fs->files_lock);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->st_lock);
 	free(f);
 	return r ? r : r2;
 }

@@ -94,6 +94,10 @@ int efs_fs_setlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		lt = wait ? READW_LT : READ_LT;
 	else
 		return -EINVAL;
+	/* A lock needs this open's state on the server (a flush may have closed it). */
+	r = efs_file_ensure_open(fs, cr, f);
+	if (r)
+		return r;
 	for (;;) {
 		struct nfs4_lock_denied denied;
 		struct efs_lock *l;

@@ -239,6 +239,39 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	return rc;
 }
 
+int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st,
+		     uint64_t off, const void *buf, uint32_t len, bool close)
+{
+	struct nfs4_compound cp;
+	uint8_t verf[NFS4_VERIFIER_SIZE];
+	uint32_t written = 0, committed = 0;
+	int rc;
+
+	if (len > c->wsize)
+		return -EMSGSIZE;
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_WRITE, SMALL_ARGS + len, false);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_write(&cp.args, &st->stateid, off, FILE_SYNC4,
+							  buf, len));
+	if (!rc && close)
+		rc = nfs4_compound_op(&cp, nfs4_enc_close(&cp.args, &st->stateid));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_write(cp.res, &written, &committed, verf);
+	if (!rc && (written != len || committed != FILE_SYNC4))
+		rc = -EIO; /* a short or unstable answer: the caller cannot redo it here */
+	if (!rc && close)
+		rc = nfs4_dec_close(cp.res, &st->stateid);
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
 int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 		uint64_t off, uint32_t count, uint8_t verf[NFS4_VERIFIER_SIZE])
 {
