@@ -41,6 +41,8 @@ struct efs_dcache {
 	uint64_t mods; /* bumped by each of our operations in the directory */
 	/* a FUSE create in flight (the kernel runs one at a time per directory) */
 	bool create_pending, create_reported;
+	/* our changes chained onto known_change since the cache became complete */
+	uint64_t ours;
 };
 
 static uint32_t name_hash(const char *name)
@@ -132,6 +134,7 @@ static void dc_incomplete(struct efs_dcache *dc)
 {
 	dc->complete = false;
 	dc->npend = 0;
+	dc->ours = 0;
 }
 
 /* Add or update name; fs NULL: a listing being built (not counted). */
@@ -253,7 +256,13 @@ int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name
 		goto out;
 	}
 	tmo = dir->ac_tmo > fs->cfg.acdirmin ? dir->ac_tmo : fs->cfg.acdirmin;
-	if (dc->complete && dc->npend == 0 && !dc->create_pending &&
+	/*
+	 * Only while this mount is filling the directory (an untar, a build):
+	 * a directory it merely made or listed may be filled by others, whose
+	 * names a lookup must find at once, as with the kernel client (which
+	 * never infers absence from a listing).
+	 */
+	if (dc->complete && dc->ours > 0 && dc->npend == 0 && !dc->create_pending &&
 	    fs->cfg.lookupcache == EFS_LOOKUPCACHE_ALL && tmo > 0 &&
 	    (dc->verified.tv_sec || dc->verified.tv_nsec) && ts_age(&dc->verified) < tmo)
 		r = 1;
@@ -271,6 +280,7 @@ void efs_dcache_new_dir(struct efs_fs *fs, struct efs_inode *dir, const struct n
 	if (dc && dc->inflight == 0 && (a->valid & NFS4_ATTR_BIT(FATTR4_CHANGE))) {
 		dc_clear(fs, dc);
 		dc->complete = true;
+		dc->ours = 0;
 		dc->known_change = a->change;
 		dc->npend = 0;
 		clock_gettime(CLOCK_MONOTONIC, &dc->verified);
@@ -315,10 +325,15 @@ static void dc_chain(struct efs_dcache *dc, const struct nfs4_change_info *ci)
 				continue;
 			dc->known_change = dc->pend[i].after;
 			dc->pend[i] = dc->pend[--dc->npend];
+			dc->ours++;
 			moved = true;
 			break;
 		}
 	}
+	/* "before" was what we knew: the server just confirmed nobody else
+	 * changed the directory (up to a round trip ago) */
+	if (dc->npend == 0)
+		clock_gettime(CLOCK_MONOTONIC, &dc->verified);
 	if (dc->npend > 0 && dc->inflight == 0)
 		dc_incomplete(dc); /* a change that was not ours */
 }
@@ -540,6 +555,7 @@ static void build_install(struct efs_fs *fs, struct efs_dir *d)
 		b->nb = nb;
 		b->n = 0;
 		dc->complete = true;
+		dc->ours = 0;
 		dc->npend = 0;
 		dc->known_change = d->build_change;
 		dc->verified = dir->attr_time;

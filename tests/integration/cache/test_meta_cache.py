@@ -236,15 +236,26 @@ def test_meta_negative_lookups_in_our_dir_no_round_trips(mnt, work):
     assert os.readlink(os.path.join(d, "link")) == "target"
 
 
-def test_meta_listed_dir_answers_negative_lookups(mnt, work):
-    """A directory listed whole: names not in the listing are known absent,
-    until another client's change shows in its change attribute."""
+def test_meta_made_dir_not_inferred_until_we_fill_it(mnt, work, ganesha):
+    """A directory this mount made but did not fill: a name another client
+    put there is found at once (as with the kernel client)."""
+    d = os.path.join(work.mnt, "made")
+    os.mkdir(d)
+    os.mkdir(ganesha.server_path(os.path.basename(work.mnt), "made", "theirs"))
+    assert os.path.isdir(os.path.join(d, "theirs"))
+
+
+def test_meta_listed_dir_answers_negative_lookups(mnt, work, ganesha):
+    """A directory listed whole, then filled through this mount: names in
+    neither are known absent."""
     d = work.mnt
     for i in range(20):
-        with open(os.path.join(d, "e%d" % i), "w"):
+        with open(work.s("e%d" % i), "w"):  # made by "another client"
             pass
     os.stat(d)  # the directory's attributes (change) before the listing
     assert len(os.listdir(d)) == 20
+    assert os.path.exists(os.path.join(d, "e7"))
+    os.mkdir(os.path.join(d, "ours"))
     s0 = stats(mnt.mountpoint)
     for i in range(30):
         assert not os.path.exists(os.path.join(d, "absent%d" % i))
@@ -257,6 +268,7 @@ def test_meta_negative_cache_dropped_by_other_mount_change(ganesha, mount_factor
     m1 = _mount(mount_factory, ganesha, "actimeo=1")
     m2 = _mount(mount_factory, ganesha, "actimeo=1")
     d2, d1 = _shared_dir(ganesha, m2, m1, "negdrop-%d" % os.getpid())
+    os.mkdir(os.path.join(d2, "ours"))  # mount 2 fills it
     s0 = stats(m2.mountpoint)
     assert not os.path.exists(os.path.join(d2, "late"))
     assert delta(s0, stats(m2.mountpoint), "proc.LOOKUP") == 0, "not answered from the cache"
