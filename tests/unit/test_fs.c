@@ -785,9 +785,9 @@ static void test_commit_verifier(void **state)
 			 0);
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, data, sizeof(data), 0, &n), 0);
 	assert_int_equal(n, sizeof(data));
-	assert_int_equal(srv.writes, 2); /* wsize 64 KiB */
+	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 1), 0); /* write-back: sent by now */
+	assert_int_equal(srv.writes, 2);			 /* wsize 64 KiB */
 	assert_int_equal(srv.last_stable, UNSTABLE4);
-	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 1), 0);
 	assert_int_equal(srv.commits, 1);
 	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 1), 0);
 	assert_int_equal(srv.commits, 1); /* nothing left to commit */
@@ -831,13 +831,16 @@ static void test_append_uses_server_size(void **state)
 	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f12", &e), 0);
 	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY | O_APPEND, &f), 0);
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 7, &n), 0);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0); /* write-back: sent by now */
 	assert_int_equal(srv.last_off, 42);
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 10, &n), 0);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0);
 	assert_int_equal(srv.last_off, 45);
 	assert_int_equal(efs_fs_release(fs, f), 0);
 	/* without O_APPEND the kernel's offset is used as is */
 	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &f), 0);
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 7, &n), 0);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0);
 	assert_int_equal(srv.last_off, 7);
 	assert_int_equal(efs_fs_release(fs, f), 0);
 	efs_fs_forget(fs, e.ino, 1);
