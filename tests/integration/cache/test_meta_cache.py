@@ -294,3 +294,22 @@ def test_meta_unlink_updates_link_count(mnt, work):
     assert os.stat(a).st_mode & 0o777 == 0o600
     os.rename(a, b)
     assert not os.path.exists(a) and os.stat(b).st_mode & 0o777 == 0o600
+
+
+def test_meta_readdirplus_fills_attribute_cache(mnt, work):
+    """Entries listed with readdirplus (files made on the server side, so the
+    daemon knew nothing of them) are then stat'ed without a round trip."""
+    for i in range(30):
+        with open(work.s("r%d" % i), "w") as f:
+            f.write("x" * i)
+    s0 = stats(mnt.mountpoint)
+    assert len(os.listdir(work.mnt)) == 30
+    s1 = stats(mnt.mountpoint)
+    assert delta(s0, s1, "fuse.readdirplus") >= 1, "the kernel did not use readdirplus"
+    for i in range(30):
+        p = os.path.join(work.mnt, "r%d" % i)
+        statx_sync(p)
+        assert os.stat(p).st_size == i
+    s2 = stats(mnt.mountpoint)
+    assert delta(s1, s2, "fuse.getattr") >= 30, "statx(FORCE_SYNC) did not reach the daemon"
+    assert delta(s1, s2, "proc.GETATTR") == 0 and delta(s1, s2, "proc.LOOKUP") == 0
