@@ -202,6 +202,8 @@ void efs_fs_attr_stale_all(struct efs_fs *fs);
  * all directories together.
  */
 #define EFS_DC_MAX_NAMES 262144
+/* At most this many seconds an absence is inferred after a confirmation. */
+#define EFS_DC_NEG_TRUST 3.0
 #define EFS_DC_PRESENT	 UINT64_MAX /* a name that exists, fileid unknown */
 void efs_dcache_free(struct efs_fs *fs, struct efs_inode *dir);
 /* The server's attributes a of dir were just stored (dir->lock held). */

@@ -177,8 +177,11 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
 	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1) {
-		/* a directory whose every name we know: no such name */
+		/* a directory whose every name we know: no such name (inferred,
+		 * so the kernel keeps it no longer than we trust it) */
 		e->entry_timeout = efs_neg_timeout(fs, dir);
+		if (e->entry_timeout > EFS_DC_NEG_TRUST)
+			e->entry_timeout = EFS_DC_NEG_TRUST;
 		return -ENOENT;
 	}
 	efs_inode_fh(dir, &dfh);

@@ -20,6 +20,13 @@
 
 #define DC_PEND	    8	  /* change_info4 pairs waiting to chain */
 #define DC_LIST_MAX 65536 /* names one listing may collect */
+/*
+ * EFS_DC_NEG_TRUST (fs_int.h): seconds a server confirmation of a
+ * directory's change attribute lets us infer absent names (acdirmin when
+ * smaller).  Short: a name another client made is not seen by an inferred
+ * lookup for this long, where the kernel client, which never infers, would
+ * find it.  Filling a directory re-confirms it at each of our changes.
+ */
 
 struct efs_dname {
 	struct efs_dname *next;
@@ -256,6 +263,8 @@ int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name
 		goto out;
 	}
 	tmo = dir->ac_tmo > fs->cfg.acdirmin ? dir->ac_tmo : fs->cfg.acdirmin;
+	if (tmo > EFS_DC_NEG_TRUST)
+		tmo = EFS_DC_NEG_TRUST;
 	/*
 	 * Only while this mount is filling the directory (an untar, a build):
 	 * a directory it merely made or listed may be filled by others, whose
@@ -476,6 +485,15 @@ void efs_fs_releasedir(struct efs_fs *fs, struct efs_dir *d)
 	free(d);
 }
 
+/* A listing shows name in dir: a complete cache without it was wrong. */
+static void dc_listed_name(struct efs_inode *dir, const char *name)
+{
+	pthread_mutex_lock(&dir->lock);
+	if (dir->dc && dir->dc->complete && !*dc_slot(dir->dc, name))
+		dc_incomplete(dir->dc);
+	pthread_mutex_unlock(&dir->lock);
+}
+
 static int collect(void *arg, const struct nfs4_dirent *e)
 {
 	struct efs_dir *d = arg;
@@ -500,6 +518,7 @@ static int collect(void *arg, const struct nfs4_dirent *e)
 	b->cookie = e->cookie;
 	b->attr = e->attr;
 	d->n++;
+	dc_listed_name(d->inode, b->name);
 	if (d->build) {
 		if (d->build->n >= DC_LIST_MAX) {
 			dc_destroy(NULL, d->build);
