@@ -195,9 +195,10 @@ void efs_fs_attr_stale_all(struct efs_fs *fs);
  * change attribute since came from our own operations (their change_info4
  * chain before -> after).  While this mount is filling a complete
  * directory (at least one of our changes chained since) and the server
- * confirmed its change attribute within the directory's attribute timeout
- * (a GETATTR, or our last change's "before"), a name missing from it does
- * not exist: negative lookup without a round trip (lookupcache=all).
+ * confirmed its change attribute within the directory's attribute timeout,
+ * at most EFS_DC_NEG_TRUST s (a GETATTR, or our last change's "before"), a
+ * name missing from it does not exist: negative lookup without a round trip
+ * (lookupcache=all).
  * Protected by the directory inode's lock; at most EFS_DC_MAX_NAMES names in
  * all directories together.
  */
