@@ -302,6 +302,7 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		}
 	}
 	r = efs_inode_ref(fs, &st.fh, &a, &in);
+	efs_dir_note_create(fs, efs_inode_get(fs, parent), name, r, &st, r ? NULL : in);
 	if (r)
 		goto fail_close;
 	*fp = file_new(fs, cr, in, &st, flags);

@@ -95,6 +95,8 @@ static int do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 	if (rc)
 		return rc;
 	st->stateid = r.stateid;
+	st->have_cinfo = a->claim == CLAIM_NULL;
+	st->cinfo = r.cinfo;
 	st->owner_id = id;
 	st->share_access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
 	return_delegation(c, cr, &st->fh, &r);

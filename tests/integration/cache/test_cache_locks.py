@@ -6,6 +6,7 @@ holder process when it has to block."""
 
 import errno
 import fcntl
+import time
 import os
 import struct
 
@@ -134,16 +135,32 @@ def test_flock_conflicts_across_mounts(shared, lock_holder):
     fcntl.flock(fd2, fcntl.LOCK_SH | fcntl.LOCK_NB)
     assert h.cmd("flock ex nb") != "ok", "LOCK_EX granted over another mount's LOCK_SH"
     fcntl.flock(fd2, fcntl.LOCK_UN)
-    # Released when the holder closes the file, and when it exits.
+    # Released when the holder closes the file, and when it exits.  The
+    # kernel sends FUSE RELEASE (which carries the flock unlock) after
+    # close() has returned, so wait for the release with a deadline.
     assert h.cmd("flock ex nb") == "ok"
     assert h.cmd("close") == "ok"
-    fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _flock_within(fd2, 5.0)
     fcntl.flock(fd2, fcntl.LOCK_UN)
     assert h.cmd("reopen") == "ok"
     assert h.cmd("flock ex nb") == "ok"
     h.kill()
-    fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _flock_within(fd2, 5.0)
     fcntl.flock(fd2, fcntl.LOCK_UN)
+
+
+def _flock_within(fd, seconds):
+    """Take LOCK_EX|LOCK_NB on fd, retrying until the deadline; fails the
+    test if the other holder's lock is still there then."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                pytest.fail("flock still held %.1f s after the holder closed/exited" % seconds)
+            time.sleep(0.02)
 
 
 @pytest.mark.parametrize("kind", ["fcntl", "flock"])
