@@ -16,6 +16,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fs/fs_int.h"
@@ -62,6 +63,25 @@ static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, s
 }
 
 
+/* wb.* lines of the stats xattr (the fs->stats_extra hook). */
+static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
+{
+	struct efs_fs *fs = arg;
+	struct wbcache_stats st;
+	int n;
+
+	if (*used >= len)
+		return;
+	wbcache_get_stats(fs->wb, &st);
+	n = snprintf(buf + *used, len - *used,
+		     "wb.writes %llu\nwb.write_bytes %llu\nwb.commits %llu\nwb.resends %llu\n"
+		     "wb.used_bytes %zu\nwb.peak_bytes %zu\n",
+		     (unsigned long long)st.writes, (unsigned long long)st.write_bytes,
+		     (unsigned long long)st.commits, (unsigned long long)st.resends, st.used,
+		     st.peak);
+	*used += n > 0 ? (size_t)n : 0;
+}
+
 int efs_io_init(struct efs_fs *fs)
 {
 	struct wbcache_cfg wc = {
@@ -75,6 +95,8 @@ int efs_io_init(struct efs_fs *fs)
 		efs_io_fini(fs);
 		return -ENOMEM;
 	}
+	fs->stats_extra = wb_stats;
+	fs->stats_extra_arg = fs;
 	return 0;
 }
 
