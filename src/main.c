@@ -37,7 +37,7 @@ struct efs_mount {
 	struct efs_fs *fs;
 	struct efs_fuse *fuse;
 	bool resolved_once; /* the first connection uses setup()'s answer */
-	int ready_fd;       /* write end of the parent's pipe, or -1 */
+	int ready_fd;	    /* write end of the parent's pipe, or -1 */
 };
 
 /* Re-resolution on reconnect (rpc calls this without locks held). */
@@ -135,16 +135,15 @@ static void make_owner_id(char *buf, size_t len)
 	host[sizeof(host) - 1] = '\0';
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint64_t)getpid() * 2654435761u;
-	snprintf(buf, len, "efs-fuse/%s/%ld/%016llx", host, (long)getpid(),
-		 (unsigned long long)r);
+	snprintf(buf, len, "efs-fuse/%s/%ld/%016llx", host, (long)getpid(), (unsigned long long)r);
 }
 
 static int setup(struct efs_mount *m, char *err, size_t errlen)
 {
 	struct mount_opts *o = &m->opts;
-	struct nfs4_client_cfg ccfg = { 0 };
-	struct efs_fs_cfg fcfg = { 0 };
-	struct efs_fuse_cfg ucfg = { 0 };
+	struct nfs4_client_cfg ccfg = {0};
+	struct efs_fs_cfg fcfg = {0};
+	struct efs_fuse_cfg ucfg = {0};
 	struct nfs4_fh root;
 	struct nfs4_attr root_attr;
 	char owner[256];

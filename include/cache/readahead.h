@@ -46,7 +46,7 @@ void ra_file_invalidate(struct ra_file *f);
  * Read size bytes at off into buf with cred cr.  *got < size only at end of
  * file.  Sequential readers are served from prefetched segments.
  */
-int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size,
-		 void *buf, size_t *got);
+int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size, void *buf,
+		 size_t *got);
 
 #endif

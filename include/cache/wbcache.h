@@ -33,8 +33,8 @@
 #include "nfs4/nfs4_client.h"
 
 struct wbcache_cfg {
-	size_t cap;             /* bytes of cached file data, all files */
-	unsigned int flushers;  /* write-back threads = WRITEs in flight */
+	size_t cap;	       /* bytes of cached file data, all files */
+	unsigned int flushers; /* write-back threads = WRITEs in flight */
 };
 
 struct wbcache_stats {

@@ -41,7 +41,7 @@ struct transport_cfg {
 	const char *host;  /* numeric IPv4/IPv6 address or a name */
 	unsigned int port; /* TCP port */
 	int connect_timeout_ms;
-	bool tls;             /* TLS 1.2+ (net/tls.c) */
+	bool tls;	      /* TLS 1.2+ (net/tls.c) */
 	const char *tls_name; /* name the certificate must match (SNI too) */
 	const char *cafile;   /* NULL: system CA store */
 };

@@ -37,11 +37,11 @@
 
 struct nfs4_client_cfg {
 	struct transport_cfg transport; /* host, port, tls (strings copied) */
-	uint32_t rsize, wsize;           /* requested; the server may lower them */
-	unsigned int timeo_ds;           /* nfs(5) timeo, tenths of a second */
-	unsigned int retrans;            /* nfs(5) retrans */
-	bool soft;                       /* soft: fail after timeo x (retrans+1) */
-	const char *owner_id;            /* unique client identity (co_ownerid) */
+	uint32_t rsize, wsize;		/* requested; the server may lower them */
+	unsigned int timeo_ds;		/* nfs(5) timeo, tenths of a second */
+	unsigned int retrans;		/* nfs(5) retrans */
+	bool soft;			/* soft: fail after timeo x (retrans+1) */
+	const char *owner_id;		/* unique client identity (co_ownerid) */
 	int (*resolve)(void *arg, char *host, size_t hostsz); /* re-resolution */
 	void *resolve_arg;
 };
@@ -49,17 +49,33 @@ struct nfs4_client_cfg {
 /* Per-procedure counters, for the benchmark ("round trips per operation"). */
 enum nfs4_proc_id {
 	NFS4_PROC_ID_NULL,
-	NFS4_PROC_ID_LOOKUP, NFS4_PROC_ID_GETATTR, NFS4_PROC_ID_SETATTR, NFS4_PROC_ID_ACCESS,
-	NFS4_PROC_ID_READLINK, NFS4_PROC_ID_CREATE, NFS4_PROC_ID_REMOVE, NFS4_PROC_ID_RENAME,
-	NFS4_PROC_ID_LINK, NFS4_PROC_ID_OPEN, NFS4_PROC_ID_CLOSE, NFS4_PROC_ID_READ,
-	NFS4_PROC_ID_WRITE, NFS4_PROC_ID_COMMIT, NFS4_PROC_ID_READDIR, NFS4_PROC_ID_STATFS,
-	NFS4_PROC_ID_LOCK, NFS4_PROC_ID_LOCKT, NFS4_PROC_ID_LOCKU, NFS4_PROC_ID_SEQUENCE,
-	NFS4_PROC_ID_SESSION, NFS4_PROC_ID_MAX
+	NFS4_PROC_ID_LOOKUP,
+	NFS4_PROC_ID_GETATTR,
+	NFS4_PROC_ID_SETATTR,
+	NFS4_PROC_ID_ACCESS,
+	NFS4_PROC_ID_READLINK,
+	NFS4_PROC_ID_CREATE,
+	NFS4_PROC_ID_REMOVE,
+	NFS4_PROC_ID_RENAME,
+	NFS4_PROC_ID_LINK,
+	NFS4_PROC_ID_OPEN,
+	NFS4_PROC_ID_CLOSE,
+	NFS4_PROC_ID_READ,
+	NFS4_PROC_ID_WRITE,
+	NFS4_PROC_ID_COMMIT,
+	NFS4_PROC_ID_READDIR,
+	NFS4_PROC_ID_STATFS,
+	NFS4_PROC_ID_LOCK,
+	NFS4_PROC_ID_LOCKT,
+	NFS4_PROC_ID_LOCKU,
+	NFS4_PROC_ID_SEQUENCE,
+	NFS4_PROC_ID_SESSION,
+	NFS4_PROC_ID_MAX
 };
 struct nfs4_stats {
-	uint64_t compounds;      /* round trips (COMPOUNDs answered) */
-	uint64_t ops;            /* operations inside them */
-	uint64_t retries;        /* DELAY/GRACE/reconnect resends */
+	uint64_t compounds; /* round trips (COMPOUNDs answered) */
+	uint64_t ops;	    /* operations inside them */
+	uint64_t retries;   /* DELAY/GRACE/reconnect resends */
 	uint64_t per_proc[NFS4_PROC_ID_MAX];
 	struct rpc_stats rpc;
 };
@@ -141,8 +157,7 @@ int nfs4_statfs(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
  */
 int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		   const char *name, uint32_t share_access, bool create, bool exclusive,
-		   const struct nfs4_sattr *sa, struct nfs4_open_state *st,
-		   struct nfs4_attr *attr);
+		   const struct nfs4_sattr *sa, struct nfs4_open_state *st, struct nfs4_attr *attr);
 /* OPEN an existing file by handle (CLAIM_FH). */
 int nfs4_open_fh(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 		 uint32_t share_access, struct nfs4_open_state *st, struct nfs4_attr *attr);

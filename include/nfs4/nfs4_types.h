@@ -31,7 +31,7 @@ struct nfs4_time {
 
 struct nfs4_attr {
 	uint64_t valid; /* NFS4_ATTR_BIT()s of the attributes present */
-	uint32_t type;  /* enum nfs_ftype4 */
+	uint32_t type;	/* enum nfs_ftype4 */
 	uint64_t change;
 	uint64_t size;
 	uint64_t fsid_major, fsid_minor;
@@ -52,14 +52,14 @@ struct nfs4_attr {
 };
 
 /* Attributes to set (SETATTR, OPEN/CREATE createattrs). */
-#define NFS4_SET_MODE       0x01
-#define NFS4_SET_UID        0x02
-#define NFS4_SET_GID        0x04
-#define NFS4_SET_SIZE       0x08
-#define NFS4_SET_ATIME      0x10 /* to atime */
-#define NFS4_SET_ATIME_NOW  0x20 /* to the server's time */
-#define NFS4_SET_MTIME      0x40
-#define NFS4_SET_MTIME_NOW  0x80
+#define NFS4_SET_MODE	   0x01
+#define NFS4_SET_UID	   0x02
+#define NFS4_SET_GID	   0x04
+#define NFS4_SET_SIZE	   0x08
+#define NFS4_SET_ATIME	   0x10 /* to atime */
+#define NFS4_SET_ATIME_NOW 0x20 /* to the server's time */
+#define NFS4_SET_MTIME	   0x40
+#define NFS4_SET_MTIME_NOW 0x80
 
 struct nfs4_sattr {
 	uint32_t set; /* NFS4_SET_* */

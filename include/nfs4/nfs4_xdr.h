@@ -57,8 +57,7 @@ int nfs4_enc_fattr(struct xdr *x, const struct nfs4_sattr *sa);
 
 /* ---- compound ---- */
 /* Writes tag, minorversion and a placeholder op count; *nops_off for _end. */
-int nfs4_enc_compound_hdr(struct xdr *x, const char *tag, uint32_t minorversion,
-			  size_t *nops_off);
+int nfs4_enc_compound_hdr(struct xdr *x, const char *tag, uint32_t minorversion, size_t *nops_off);
 int nfs4_enc_compound_end(struct xdr *x, size_t nops_off, uint32_t nops);
 /* COMPOUND4res header: status (positive nfsstat4) and result count. */
 int nfs4_dec_compound_hdr(struct xdr *x, uint32_t *status, uint32_t *nres);
@@ -182,13 +181,13 @@ struct nfs4_open_args {
 	uint64_t clientid;
 	const uint8_t *owner; /* open_owner4.owner */
 	uint32_t owner_len;
-	uint32_t opentype;  /* OPEN4_NOCREATE / OPEN4_CREATE */
-	uint32_t createmode; /* UNCHECKED4 / GUARDED4 / EXCLUSIVE4_1 */
-	const struct nfs4_sattr *sattr; /* for UNCHECKED4/GUARDED4/EXCLUSIVE4_1 */
+	uint32_t opentype;		      /* OPEN4_NOCREATE / OPEN4_CREATE */
+	uint32_t createmode;		      /* UNCHECKED4 / GUARDED4 / EXCLUSIVE4_1 */
+	const struct nfs4_sattr *sattr;	      /* for UNCHECKED4/GUARDED4/EXCLUSIVE4_1 */
 	uint8_t verifier[NFS4_VERIFIER_SIZE]; /* EXCLUSIVE4_1 */
-	uint32_t claim;      /* CLAIM_NULL (name), CLAIM_FH, CLAIM_PREVIOUS */
-	const char *name;    /* CLAIM_NULL */
-	uint32_t delegate_type; /* CLAIM_PREVIOUS */
+	uint32_t claim;			      /* CLAIM_NULL (name), CLAIM_FH, CLAIM_PREVIOUS */
+	const char *name;		      /* CLAIM_NULL */
+	uint32_t delegate_type;		      /* CLAIM_PREVIOUS */
 };
 struct nfs4_open_res {
 	struct nfs4_stateid stateid;

@@ -28,7 +28,6 @@ void efs_log_to_syslog(const char *ident);
 /* True when wire tracing (-d / -o debug) is on. */
 bool efs_log_debug(void);
 
-void efs_log(enum efs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void efs_log(enum efs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

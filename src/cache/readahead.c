@@ -89,8 +89,7 @@ static int read_direct(struct ra_pool *p, const struct rpc_cred *cr, struct ra_f
 	while (have < size && !*eof) {
 		uint32_t want = size - have > p->segsize ? p->segsize : (uint32_t)(size - have);
 
-		rc = nfs4_read(p->c, cr, &f->fh, &f->sid, off + have, want, dst + have, &got,
-			       eof);
+		rc = nfs4_read(p->c, cr, &f->fh, &f->sid, off + have, want, dst + have, &got, eof);
 		if (rc)
 			break;
 		if (got == 0)
@@ -101,8 +100,8 @@ static int read_direct(struct ra_pool *p, const struct rpc_cred *cr, struct ra_f
 	return rc;
 }
 
-static void seg_settle(struct ra_file *f, unsigned int slot, unsigned int gen, int rc,
-		       uint32_t len, bool eof)
+static void seg_settle(struct ra_file *f, unsigned int slot, unsigned int gen, int rc, uint32_t len,
+		       bool eof)
 {
 	struct ra_seg *s = &f->seg[slot];
 
@@ -274,8 +273,7 @@ static struct ra_seg *seg_find(struct ra_file *f, uint64_t off)
 	unsigned int i;
 
 	for (i = 0; i < RA_MAX_SEGMENTS; i++)
-		if (f->seg[i].state != SEG_FREE && f->seg[i].off == off &&
-		    f->seg[i].gen == f->gen)
+		if (f->seg[i].state != SEG_FREE && f->seg[i].off == off && f->seg[i].gen == f->gen)
 			return &f->seg[i];
 	return NULL;
 }
@@ -363,8 +361,8 @@ static void prefetch(struct ra_file *f, uint64_t from)
 	}
 }
 
-int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size,
-		 void *buf, size_t *got)
+int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size, void *buf,
+		 size_t *got)
 {
 	struct ra_pool *p = f->pool;
 	uint64_t pos = off, end = off + size;
@@ -376,7 +374,7 @@ int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, siz
 	f->cred = *cr;
 	if (off == f->next_off || seg_find(f, off - off % p->segsize))
 		f->window = f->window ? (f->window * 2 > RA_MAX_SEGMENTS - 1 ? RA_MAX_SEGMENTS - 1
-									 : f->window * 2)
+									     : f->window * 2)
 				      : 2;
 	else
 		f->window = 0;

@@ -20,7 +20,7 @@
 #include "util/log.h"
 
 #define MAX_RANGES 8
-#define GROW_STEP (64 * 1024)
+#define GROW_STEP  (64 * 1024)
 
 enum chunk_state { WB_DIRTY, WB_QUEUED, WB_WRITING, WB_UNSTABLE };
 
@@ -40,20 +40,20 @@ struct wb_chunk {
 	uint64_t done_seq; /* file->done_seq when it became UNSTABLE */
 	struct rpc_cred cred;
 	struct nfs4_stateid sid;
-	struct wb_chunk *next;  /* in file->chunks */
+	struct wb_chunk *next;	/* in file->chunks */
 	struct wb_chunk *qnext; /* in wb->queue */
 };
 
 struct wb_file {
 	struct wbcache *wb;
 	struct nfs4_fh fh;
-	struct wb_chunk *chunks;  /* unordered list */
-	struct wb_chunk *last;    /* last chunk written to: sequential fast path */
-	unsigned int inflight;    /* chunks QUEUED or WRITING */
+	struct wb_chunk *chunks; /* unordered list */
+	struct wb_chunk *last;	 /* last chunk written to: sequential fast path */
+	unsigned int inflight;	 /* chunks QUEUED or WRITING */
 	size_t unstable_bytes;
-	uint64_t done_seq;        /* bumped per completed WRITE of a chunk */
+	uint64_t done_seq; /* bumped per completed WRITE of a chunk */
 	bool committing;
-	int error;                /* first error since the last flush, -errno */
+	int error; /* first error since the last flush, -errno */
 };
 
 struct wbcache {
@@ -61,8 +61,8 @@ struct wbcache {
 	uint32_t csize;
 	size_t cap, used, peak;
 	pthread_mutex_t lock;
-	pthread_cond_t cv;        /* any state change */
-	pthread_cond_t qcv;       /* the queue got work, or stopping */
+	pthread_cond_t cv;  /* any state change */
+	pthread_cond_t qcv; /* the queue got work, or stopping */
 	struct wb_chunk *qhead, *qtail;
 	pthread_t *threads;
 	unsigned int nthreads;
@@ -253,7 +253,6 @@ static bool ranges_add(struct wb_chunk *ch, uint32_t lo, uint32_t hi)
 	return true;
 }
 
-
 static bool ranges_can_add(const struct wb_chunk *ch, uint32_t lo, uint32_t hi)
 {
 	unsigned int i;
@@ -314,8 +313,9 @@ static unsigned int commit_file(struct wb_file *f, bool give_up)
 		} else if (give_up) {
 			if (!f->error)
 				f->error = -EIO;
-			efs_log(EFS_LOG_ERR, "write-back: the server's write verifier keeps "
-					     "changing; %zu bytes may be lost",
+			efs_log(EFS_LOG_ERR,
+				"write-back: the server's write verifier keeps "
+				"changing; %zu bytes may be lost",
 				ch->alloc);
 			chunk_free(ch);
 		} else {

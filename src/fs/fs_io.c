@@ -62,7 +62,6 @@ static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, s
 	return f;
 }
 
-
 /* wb.* lines of the stats xattr (the fs->stats_extra hook). */
 static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 {
@@ -159,7 +158,7 @@ int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 		return 0;
 	/* A small file's bytes: one FILE_SYNC4 WRITE instead of WRITE + COMMIT. */
 	if (wb_file_take_small(wb, fs->wsize, &sm)) {
-		struct nfs4_open_state st = { .stateid = sm.sid };
+		struct nfs4_open_state st = {.stateid = sm.sid};
 
 		efs_inode_fh(in, &st.fh);
 		r = nfs4_write_close(fs->clnt, &sm.cred, &st, sm.off, sm.data, sm.len, false);
@@ -169,7 +168,6 @@ int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 	}
 	return wb_file_flush(wb);
 }
-
 
 /*
  * keep_cache: the kernel's page cache for this inode was filled while the

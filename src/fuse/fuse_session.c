@@ -98,7 +98,6 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 	return f;
 }
 
-
 /*
  * The kernel caps a FUSE mount's read-ahead at 128 KiB (its bdi default), far
  * too little for a network file system.  Root may raise it through sysfs;

@@ -27,7 +27,7 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t salen, int
 	int flags = fcntl(fd, F_GETFL);
 	int rc, soerr = 0;
 	socklen_t slen = sizeof(soerr);
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
@@ -54,7 +54,7 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t salen, int
 
 int tcp_dial(const struct transport_cfg *cfg, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL, *ai;
 	char port[16];
 	int fd = -1, rc, last = -EHOSTUNREACH;
@@ -92,12 +92,12 @@ int tcp_dial(const struct transport_cfg *cfg, char *err, size_t errlen)
 static int tcp_send2(struct transport *t, const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct tcp_transport *tt = (struct tcp_transport *)t;
-	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
 	struct iovec *v = iov;
 	int cnt = blen ? 2 : 1;
 
 	while (cnt > 0) {
-		struct msghdr mh = { .msg_iov = v, .msg_iovlen = cnt };
+		struct msghdr mh = {.msg_iov = v, .msg_iovlen = cnt};
 		ssize_t n = sendmsg(tt->fd, &mh, MSG_NOSIGNAL);
 
 		if (n < 0) {

@@ -15,7 +15,7 @@
 #include <time.h>
 #include "nfs4/nfs4_client.h"
 
-#define NFS4_MAX_SLOTS 64
+#define NFS4_MAX_SLOTS	       64
 #define NFS4_COMPOUND_OVERHEAD 8192 /* header + small ops around READ/WRITE data */
 
 struct nfs4_slot {
@@ -31,17 +31,17 @@ struct nfs4_client {
 	uint8_t verifier[NFS4_VERIFIER_SIZE];
 
 	pthread_mutex_t lock;
-	pthread_cond_t slot_cv;    /* a slot was released or the session changed */
-	uint64_t clientid;         /* protected by lock */
-	uint32_t create_seq;       /* CREATE_SESSION sequence id */
+	pthread_cond_t slot_cv; /* a slot was released or the session changed */
+	uint64_t clientid;	/* protected by lock */
+	uint32_t create_seq;	/* CREATE_SESSION sequence id */
 	uint8_t sessionid[NFS4_SESSIONID_SIZE];
 	bool have_session;
-	uint32_t gen;              /* bumped by every session (re)creation */
+	uint32_t gen; /* bumped by every session (re)creation */
 	bool recovering;
 	struct nfs4_slot slots[NFS4_MAX_SLOTS];
 	uint32_t nslots;
 	uint32_t rsize, wsize, lease;
-	struct timespec last_ok;   /* last successful SEQUENCE (monotonic) */
+	struct timespec last_ok; /* last successful SEQUENCE (monotonic) */
 
 	/* lease renewer */
 	pthread_t renewer;

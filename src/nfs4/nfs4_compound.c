@@ -17,7 +17,7 @@
 int nfs4_compound_init(struct nfs4_compound *cp, struct nfs4_client *c, enum nfs4_proc_id proc,
 		       size_t argcap, bool idempotent)
 {
-	struct nfs4_sequence_args zero = { 0 };
+	struct nfs4_sequence_args zero = {0};
 	int rc;
 
 	memset(cp, 0, sizeof(*cp));
@@ -129,7 +129,7 @@ static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, 
 int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 {
 	struct nfs4_client *c = cp->c;
-	struct nfs4_sequence_args sa = { .cachethis = cp->cachethis };
+	struct nfs4_sequence_args sa = {.cachethis = cp->cachethis};
 	struct nfs4_sequence_res sr;
 	struct timespec start;
 	unsigned int delay_ms = 20, conn_ms = 100;
@@ -219,8 +219,8 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 			delay_ms = delay_ms * 2 > 2000 ? 2000 : delay_ms * 2;
 			continue;
 		}
-		if (sr.status_flags & (SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED |
-				       SEQ4_STATUS_RESTART_RECLAIM_NEEDED))
+		if (sr.status_flags &
+		    (SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED | SEQ4_STATUS_RESTART_RECLAIM_NEEDED))
 			efs_log(EFS_LOG_WARN, "server %s revoked state (flags 0x%x)", c->host,
 				sr.status_flags);
 		cp->res = &cp->rep.body;

@@ -10,7 +10,7 @@
 #include "util/log.h"
 
 #define SMALL_ARGS 2048
-#define OWNER_LEN 12
+#define OWNER_LEN  12
 
 static void make_owner(uint8_t out[OWNER_LEN], const char tag[4], uint64_t id)
 {
@@ -105,8 +105,7 @@ static int do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 
 int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		   const char *name, uint32_t share_access, bool create, bool exclusive,
-		   const struct nfs4_sattr *sa, struct nfs4_open_state *st,
-		   struct nfs4_attr *attr)
+		   const struct nfs4_sattr *sa, struct nfs4_open_state *st, struct nfs4_attr *attr)
 {
 	struct nfs4_open_args a = {
 		.share_access = share_access,
@@ -256,8 +255,8 @@ int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 		return rc;
 	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
 	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_write(&cp.args, &st->stateid, off, FILE_SYNC4,
-							  buf, len));
+		rc = nfs4_compound_op(
+			&cp, nfs4_enc_write(&cp.args, &st->stateid, off, FILE_SYNC4, buf, len));
 	if (!rc && close)
 		rc = nfs4_compound_op(&cp, nfs4_enc_close(&cp.args, &st->stateid));
 	if (!rc)
@@ -295,11 +294,10 @@ int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 	return rc;
 }
 
-static const struct nfs4_bitmap readdir_plain = {
-	{ NFS4_ATTR_BIT(FATTR4_TYPE) | NFS4_ATTR_BIT(FATTR4_RDATTR_ERROR) |
-		  NFS4_ATTR_BIT(FATTR4_FILEID),
-	  0, 0 }
-};
+static const struct nfs4_bitmap readdir_plain = {{NFS4_ATTR_BIT(FATTR4_TYPE) |
+							  NFS4_ATTR_BIT(FATTR4_RDATTR_ERROR) |
+							  NFS4_ATTR_BIT(FATTR4_FILEID),
+						  0, 0}};
 
 int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		 uint64_t cookie, uint8_t verf[NFS4_VERIFIER_SIZE], uint32_t maxcount, bool plus,
@@ -316,10 +314,9 @@ int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 		maxcount = 4096;
 	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, dir));
 	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_readdir(&cp.args, cookie, verf, maxcount,
-							    maxcount,
-							    plus ? &nfs4_bitmap_readdir
-								 : &readdir_plain));
+		rc = nfs4_compound_op(
+			&cp, nfs4_enc_readdir(&cp.args, cookie, verf, maxcount, maxcount,
+					      plus ? &nfs4_bitmap_readdir : &readdir_plain));
 	if (!rc)
 		rc = nfs4_compound_run(&cp, cr);
 	if (!rc)
@@ -335,7 +332,7 @@ int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 	      struct nfs4_lock_denied *denied)
 {
 	struct nfs4_compound cp;
-	struct nfs4_lock_args a = { .locktype = locktype, .offset = off, .length = len };
+	struct nfs4_lock_args a = {.locktype = locktype, .offset = off, .length = len};
 	uint8_t owner[OWNER_LEN];
 	int rc;
 
@@ -406,8 +403,8 @@ int nfs4_locku(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 		return rc;
 	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
 	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_locku(&cp.args, locktype, &ls->stateid, off,
-							  len));
+		rc = nfs4_compound_op(&cp,
+				      nfs4_enc_locku(&cp.args, locktype, &ls->stateid, off, len));
 	if (!rc)
 		rc = nfs4_compound_run(&cp, cr);
 	if (!rc)

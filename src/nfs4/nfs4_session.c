@@ -33,7 +33,7 @@ long nfs4_ms_since(const struct timespec *ts)
 
 void nfs4_sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -59,7 +59,7 @@ static char *dup_or_null(const char *s)
 struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
 {
 	struct nfs4_client *c = calloc(1, sizeof(*c));
-	struct rpc_clnt_cfg rc = { 0 };
+	struct rpc_clnt_cfg rc = {0};
 	char host[256];
 
 	if (!c)
@@ -79,8 +79,8 @@ struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
 	c->wsize = cfg->wsize ? cfg->wsize : 1048576;
 	c->lease = 60;
 	if (getrandom(c->verifier, sizeof(c->verifier), 0) != sizeof(c->verifier))
-		memcpy(c->verifier, &c, sizeof(c->verifier) < sizeof(c) ? sizeof(c->verifier)
-									     : sizeof(c));
+		memcpy(c->verifier, &c,
+		       sizeof(c->verifier) < sizeof(c) ? sizeof(c->verifier) : sizeof(c));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_cond_init(&c->slot_cv, NULL);
@@ -190,7 +190,7 @@ static int exchange_id(struct nfs4_client *c)
 
 static int create_session(struct nfs4_client *c)
 {
-	struct nfs4_create_session_args a = { 0 };
+	struct nfs4_create_session_args a = {0};
 	struct nfs4_create_session_res r;
 	struct solo s;
 	uint32_t i, max;
@@ -393,8 +393,7 @@ int nfs4_client_start(struct nfs4_client *c, char *err, size_t errlen)
 		return rc;
 	rc = nfs4_session_establish(c, true, err, errlen);
 	if (rc == -EPROTONOSUPPORT || rc == -NFS4ERR_MINOR_VERS_MISMATCH)
-		snprintf(err, errlen, "%s does not speak NFSv4.1 (%s)", c->host,
-			 nfs4_err_name(rc));
+		snprintf(err, errlen, "%s does not speak NFSv4.1 (%s)", c->host, nfs4_err_name(rc));
 	if (rc)
 		return rc;
 	rc = reclaim_complete(c);
@@ -480,8 +479,7 @@ fail:
 	pthread_mutex_lock(&c->lock);
 	if ((info.valid & NFS4_ATTR_BIT(FATTR4_LEASE_TIME)) && info.lease_time)
 		c->lease = info.lease_time;
-	if ((info.valid & NFS4_ATTR_BIT(FATTR4_MAXREAD)) && info.maxread &&
-	    info.maxread < c->rsize)
+	if ((info.valid & NFS4_ATTR_BIT(FATTR4_MAXREAD)) && info.maxread && info.maxread < c->rsize)
 		c->rsize = info.maxread >= 4096 ? (uint32_t)info.maxread & ~4095u : 4096;
 	if ((info.valid & NFS4_ATTR_BIT(FATTR4_MAXWRITE)) && info.maxwrite &&
 	    info.maxwrite < c->wsize)

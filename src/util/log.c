@@ -11,7 +11,7 @@
 static struct {
 	enum efs_log_level level;
 	bool syslog;
-} log_cfg = { EFS_LOG_NOTICE, false };
+} log_cfg = {EFS_LOG_NOTICE, false};
 
 void efs_log_set_level(enum efs_log_level level)
 {
