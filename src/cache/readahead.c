@@ -56,29 +56,10 @@ struct ra_pool {
 };
 
 /* Fill one segment from the server: loops over short reads until EOF. */
-static int load(struct ra_pool *p, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-		const struct nfs4_stateid *sid, uint64_t off, uint8_t *buf, uint32_t *len,
-		bool *eof)
-{
-	uint32_t have = 0, got;
-	bool e = false;
-	int rc = 0;
-
-	while (have < p->segsize && !e) {
-		rc = nfs4_read(p->c, cr, fh, sid, off + have, p->segsize - have, buf + have, &got,
-			       &e);
-		if (rc)
-			break;
-		if (got == 0)
-			e = true;
-		have += got;
-	}
-	*len = have;
-	*eof = e;
-	return rc;
-}
-
-/* Read [off, off+size) straight into dst, for requests no segment can hold. */
+/*
+ * Read [off, off+size) into dst, looping over short reads until EOF: fills a
+ * segment (size = segsize), or serves a request no segment can hold.
+ */
 static int read_direct(struct ra_pool *p, const struct rpc_cred *cr, struct ra_file *f,
 		       uint64_t off, size_t size, uint8_t *dst, uint32_t *len, bool *eof)
 {
@@ -111,7 +92,8 @@ static void seg_settle(struct ra_file *f, unsigned int slot, unsigned int gen, i
 	s->err = rc;
 	s->len = len;
 	s->eof = eof;
-	if (!rc && eof && s->off + len < f->eof_off)
+	/* Data loaded before an invalidation says nothing about today's EOF. */
+	if (!rc && eof && s->gen == f->gen && s->off + len < f->eof_off)
 		f->eof_off = s->off + len;
 }
 
@@ -147,7 +129,7 @@ static void *worker_main(void *arg)
 		data = s->data;
 		pthread_mutex_unlock(&f->lock);
 		/* The buffer stays allocated while the slot is LOADING. */
-		rc = load(p, &cr, &f->fh, &f->sid, off, data, &len, &eof);
+		rc = read_direct(p, &cr, f, off, p->segsize, data, &len, &eof);
 		pthread_mutex_lock(&f->lock);
 		seg_settle(f, j->slot, j->gen, rc, len, eof);
 		f->loading--;
@@ -257,11 +239,8 @@ void ra_file_free(struct ra_file *f)
 	pthread_mutex_lock(&f->lock);
 	while (f->loading)
 		pthread_cond_wait(&f->cv, &f->lock);
-	for (i = 0; i < RA_MAX_SEGMENTS; i++) {
-		if (f->seg[i].state == SEG_LOADING)
-			f->seg[i].state = SEG_READY; /* settled by nobody: free below */
-		seg_drop(f, &f->seg[i]);
-	}
+	for (i = 0; i < RA_MAX_SEGMENTS; i++)
+		seg_drop(f, &f->seg[i]); /* loading == 0: every segment is settled */
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cv);
@@ -418,7 +397,8 @@ int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, siz
 			{
 				uint32_t len = 0;
 				bool eof = false;
-				int lrc = load(p, cr, &f->fh, &f->sid, segoff, s->data, &len, &eof);
+				int lrc = read_direct(p, cr, f, segoff, p->segsize, s->data, &len,
+						      &eof);
 
 				pthread_mutex_lock(&f->lock);
 				seg_settle(f, (unsigned int)(s - f->seg), gen, lrc, len, eof);
