@@ -78,9 +78,15 @@ struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
 	c->rsize = cfg->rsize ? cfg->rsize : 1048576;
 	c->wsize = cfg->wsize ? cfg->wsize : 1048576;
 	c->lease = 60;
-	if (getrandom(c->verifier, sizeof(c->verifier), 0) != sizeof(c->verifier))
-		memcpy(c->verifier, &c,
-		       sizeof(c->verifier) < sizeof(c) ? sizeof(c->verifier) : sizeof(c));
+	if (getrandom(c->verifier, sizeof(c->verifier), 0) != sizeof(c->verifier)) {
+		/* No entropy: pid and start time still differ between incarnations. */
+		struct timespec now;
+		uint64_t v;
+
+		nfs4_now(&now);
+		v = (uint64_t)getpid() << 32 ^ (uint64_t)now.tv_sec << 20 ^ (uint64_t)now.tv_nsec;
+		memcpy(c->verifier, &v, sizeof(c->verifier));
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_cond_init(&c->slot_cv, NULL);
