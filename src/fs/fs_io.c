@@ -147,26 +147,42 @@ void efs_io_invalidate(struct efs_inode *in)
 	pthread_mutex_unlock(&in->lock);
 }
 
+/*
+ * When all the inode has cached is one small range, send it as one FILE_SYNC4
+ * WRITE (no COMMIT), with the writer's credential.  st NULL: the writer's
+ * stateid; else st's, and CLOSE st in the same COMPOUND.  1 sent, 0 nothing
+ * of that shape cached, -errno.
+ */
+static int write_small(struct efs_fs *fs, struct wb_file *wb, struct efs_inode *in,
+		       struct nfs4_open_state *st)
+{
+	struct nfs4_open_state writer;
+	struct wb_small sm;
+	int r;
+
+	if (!wb_file_take_small(wb, fs->wsize, &sm))
+		return 0;
+	if (!st) {
+		memset(&writer, 0, sizeof(writer));
+		writer.stateid = sm.sid;
+		efs_inode_fh(in, &writer.fh);
+	}
+	r = nfs4_write_close(fs->clnt, &sm.cred, st ? st : &writer, sm.off, sm.data, sm.len,
+			     st != NULL);
+	free(sm.data);
+	return r ? efs_errno(r) : 1;
+}
+
 int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 {
 	struct wb_file *wb = inode_wb_peek(in);
-	struct wb_small sm;
 	int r;
 
 	efs_io_invalidate(in);
 	if (!wb)
 		return 0;
-	/* A small file's bytes: one FILE_SYNC4 WRITE instead of WRITE + COMMIT. */
-	if (wb_file_take_small(wb, fs->wsize, &sm)) {
-		struct nfs4_open_state st = {.stateid = sm.sid};
-
-		efs_inode_fh(in, &st.fh);
-		r = nfs4_write_close(fs->clnt, &sm.cred, &st, sm.off, sm.data, sm.len, false);
-		free(sm.data);
-		if (r)
-			return efs_errno(r);
-	}
-	return wb_file_flush(wb);
+	r = write_small(fs, wb, in, NULL);
+	return r < 0 ? r : wb_file_flush(wb);
 }
 
 /*
@@ -548,23 +564,17 @@ static int flush_all(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_fi
 static int flush_small(struct efs_fs *fs, struct efs_file *f)
 {
 	struct wb_file *wb = inode_wb_peek(f->inode);
-	struct wb_small sm;
-	int r;
+	int r = 0;
 
 	if (!wb || !(f->st.share_access & OPEN4_SHARE_ACCESS_WRITE) || file_has_locks(f))
 		return 0;
 	pthread_mutex_lock(&f->st_lock);
-	if (f->srv_closed || !wb_file_take_small(wb, fs->wsize, &sm)) {
-		pthread_mutex_unlock(&f->st_lock);
-		return 0;
-	}
-	/* The writer's credential: it is the one the server checks for WRITE. */
-	r = nfs4_write_close(fs->clnt, &sm.cred, &f->st, sm.off, sm.data, sm.len, true);
-	if (r == 0)
+	if (!f->srv_closed)
+		r = write_small(fs, wb, f->inode, &f->st);
+	if (r == 1)
 		f->srv_closed = true;
 	pthread_mutex_unlock(&f->st_lock);
-	free(sm.data);
-	return r ? efs_errno(r) : 1;
+	return r;
 }
 
 int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
@@ -603,7 +613,7 @@ int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (drop) {
-		/* Nothing may stay behind unreported: the last flush saw it all. */
+		/* wb_file_free() discards: flush once more (a no-op after flush_all). */
 		int r3 = wb_file_flush(drop);
 
 		if (!r)
