@@ -181,6 +181,7 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	/* nfs(5): timeo also bounds the connect (at most 10 s: a dead address
 	 * must not hold the mount for timeo's default minute). */
 	ccfg.transport.connect_timeout_ms = o->timeo * 100 < 10000 ? (int)o->timeo * 100 : 10000;
+	ccfg.transport.user_timeout_ms = (int)o->timeo * 100;
 	ccfg.transport.tls = o->tls;
 	ccfg.transport.tls_name = m->rres.tls_name[0] ? m->rres.tls_name : m->rres.addr;
 	ccfg.transport.cafile = o->cafile;

@@ -41,6 +41,8 @@ struct transport_cfg {
 	const char *host;  /* numeric IPv4/IPv6 address or a name */
 	unsigned int port; /* TCP port */
 	int connect_timeout_ms;
+	int user_timeout_ms;  /* TCP_USER_TIMEOUT: unacknowledged data drops the connection (0: off)
+			       */
 	bool tls;	      /* TLS 1.2+ (net/tls.c) */
 	const char *tls_name; /* name the certificate must match (SNI too) */
 	const char *cafile;   /* NULL: system CA store */

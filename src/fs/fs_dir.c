@@ -316,7 +316,8 @@ static void dc_chain(struct efs_dcache *dc, const struct nfs4_change_info *ci)
 
 	if (!dc->complete)
 		return;
-	if (!ci) {
+	if (!ci || (ci->before == 0 && ci->after == 0)) {
+		/* unknown (a re-sent call's result found in place, see nfs4_proc.c) */
 		dc_incomplete(dc);
 		return;
 	}

@@ -52,6 +52,27 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t salen, int
 	return 0;
 }
 
+/*
+ * A server that vanished without a FIN (a cut cable, a stalled middlebox)
+ * is noticed: keepalive probes after 15 s of silence, and unacknowledged
+ * data (a send blocked in sendmsg) drops the connection after
+ * user_timeout_ms, so the caller's timeout covers the send too.
+ */
+static void tcp_liveness(int fd, int user_timeout_ms)
+{
+	int one = 1, idle = 15, intvl = 5, cnt = 3;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	if (user_timeout_ms > 0) {
+		unsigned int ut = (unsigned int)user_timeout_ms;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+	}
+}
+
 int tcp_dial(const struct transport_cfg *cfg, char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -86,6 +107,7 @@ int tcp_dial(const struct transport_cfg *cfg, char *err, size_t errlen)
 		return last;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_liveness(fd, cfg->user_timeout_ms);
 	return fd;
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include "nfs4_client_int.h"
+#include "util/log.h"
 
 #define SMALL_ARGS 2048
 
@@ -17,6 +18,24 @@ static int run_putfh(struct nfs4_compound *cp, const struct rpc_cred *cr, int rc
 	if (!rc)
 		rc = nfs4_dec_putfh(cp->res);
 	return rc;
+}
+
+/*
+ * "nodrc" (no duplicate request cache; EFS keeps none across connections):
+ * a modifying call re-sent after its first answer was lost can fail with
+ * the error its own first execution causes (REMOVE: NOENT; RENAME: NOENT;
+ * LINK, CREATE: EXIST).  When the result is in place it was ours: success,
+ * with the directories' change_info4 unknown (all zero).
+ */
+static void nodrc_ok(const char *op, const char *name, struct nfs4_change_info *a,
+		     struct nfs4_change_info *b)
+{
+	efs_log(EFS_LOG_INFO, "%s %s: re-sent after a lost reply; its result is in place", op,
+		name);
+	if (a)
+		memset(a, 0, sizeof(*a));
+	if (b)
+		memset(b, 0, sizeof(*b));
 }
 
 int nfs4_lookup(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
@@ -191,6 +210,11 @@ int nfs4_create_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 		rc = nfs4_dec_getfh(cp.res, fh);
 	if (!rc)
 		rc = nfs4_dec_getattr(cp.res, attr);
+	if (rc == -NFS4ERR_EXIST && cp.resent && nfs4_lookup(c, cr, dir, a->name, fh, attr) == 0 &&
+	    attr->type == a->type && attr->uid == cr->uid) {
+		nodrc_ok("CREATE", a->name, ci, NULL);
+		rc = 0;
+	}
 	nfs4_compound_fini(&cp);
 	return rc;
 }
@@ -215,6 +239,10 @@ int nfs4_remove_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 	rc = run_putfh(&cp, cr, rc);
 	if (!rc)
 		rc = nfs4_dec_remove_ci(cp.res, ci);
+	if (rc == -NFS4ERR_NOENT && cp.resent) {
+		nodrc_ok("REMOVE", name, ci, NULL);
+		rc = 0;
+	}
 	nfs4_compound_fini(&cp);
 	return rc;
 }
@@ -248,6 +276,15 @@ int nfs4_rename_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 		rc = nfs4_dec_putfh(cp.res);
 	if (!rc)
 		rc = nfs4_dec_rename_ci(cp.res, sci, dci);
+	if (rc == -NFS4ERR_NOENT && cp.resent) {
+		struct nfs4_fh nfh;
+		struct nfs4_attr na;
+
+		if (nfs4_lookup(c, cr, ddir, dname, &nfh, &na) == 0) {
+			nodrc_ok("RENAME", dname, sci, dci);
+			rc = 0;
+		}
+	}
 	nfs4_compound_fini(&cp);
 	return rc;
 }
@@ -290,6 +327,17 @@ int nfs4_link_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 		rc = nfs4_dec_restorefh(cp.res);
 	if (!rc)
 		rc = nfs4_dec_getattr(cp.res, attr);
+	if (rc == -NFS4ERR_EXIST && cp.resent) {
+		struct nfs4_fh nfh;
+		struct nfs4_attr na, fa;
+
+		if (nfs4_lookup(c, cr, dir, name, &nfh, &na) == 0 &&
+		    nfs4_getattr(c, cr, fh, &fa) == 0 && na.fileid == fa.fileid) {
+			nodrc_ok("LINK", name, ci, NULL);
+			*attr = fa;
+			rc = 0;
+		}
+	}
 	nfs4_compound_fini(&cp);
 	return rc;
 }

@@ -696,6 +696,13 @@ fail:
 				 nfs4_err_name(rc));
 		return rc;
 	}
+	if ((attr->valid & NFS4_ATTR_BIT(FATTR4_TYPE)) && attr->type != NF4DIR) {
+		snprintf(err, errlen,
+			 "%s on %s is not a directory: give the path of an exported "
+			 "directory after ':'",
+			 path, c->host);
+		return -ENOTDIR;
+	}
 	pthread_mutex_lock(&c->lock);
 	if ((info.valid & NFS4_ATTR_BIT(FATTR4_LEASE_TIME)) && info.lease_time)
 		c->lease = info.lease_time;
