@@ -5,6 +5,7 @@
 #include "config.h"
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 	}
 	f->fs = fs;
 	f->max_threads = cfg->max_threads;
+	f->max_idle_threads = cfg->max_idle_threads;
 	snprintf(maxread, sizeof(maxread), "%u", efs_fs_rsize(fs));
 	r |= opt_add(opts, sizeof(opts), "fsname", cfg->fsname ? cfg->fsname : "efs-fuse");
 	r |= opt_add(opts, sizeof(opts), "subtype", cfg->subtype ? cfg->subtype : "efs-fuse");
@@ -75,6 +77,8 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 		r |= opt_add(opts, sizeof(opts), "default_permissions", NULL);
 	if (cfg->ro)
 		r |= opt_add(opts, sizeof(opts), "ro", NULL);
+	if (cfg->extra_opts && *cfg->extra_opts) /* already in fuse_opt syntax */
+		r |= opt_add(opts, sizeof(opts), cfg->extra_opts, NULL);
 	if (r) {
 		snprintf(err, errlen, "mount options too long");
 		free(f);
@@ -95,7 +99,44 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 		return NULL;
 	}
 	efs_fs_set_inval(fs, inval_inode, f);
+	efs_fuse_cred_set_fixed(cfg->uid, cfg->gid);
 	return f;
+}
+
+/* Bit 21 (CAP_SYS_ADMIN) of CapEff in /proc/self/status. */
+static bool have_cap_sys_admin(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	FILE *st = fopen("/proc/self/status", "re");
+
+	if (!st)
+		return true; /* cannot tell: do not blame capabilities */
+	while (fgets(line, sizeof(line), st))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			found = true;
+	fclose(st);
+	return !found || (eff & (1ull << 21)) != 0;
+}
+
+/* The one-line hint after fuse_session_mount() failed (libfuse said why above). */
+static void mount_failure_hint(const char *mountpoint, char *err, size_t errlen)
+{
+	if (geteuid() == 0 && !have_cap_sys_admin())
+		snprintf(err, errlen,
+			 "cannot mount on %s: no CAP_SYS_ADMIN (a container?): run it with "
+			 "--cap-add SYS_ADMIN --device /dev/fuse, or mount as a non-root user "
+			 "through fusermount3",
+			 mountpoint);
+	else if (geteuid() != 0)
+		snprintf(err, errlen,
+			 "cannot mount on %s: fusermount3 refused (its reason is above); it must be "
+			 "setuid root: ls -l $(command -v fusermount3)",
+			 mountpoint);
+	else
+		snprintf(err, errlen, "cannot mount on %s: the kernel refused (see above)",
+			 mountpoint);
 }
 
 /*
@@ -148,9 +189,7 @@ int efs_fuse_mount(struct efs_fuse *f, const char *mountpoint, char *err, size_t
 	}
 	f->handlers = true;
 	if (fuse_session_mount(f->se, mountpoint) != 0) {
-		snprintf(err, errlen,
-			 "cannot mount on %s (is /dev/fuse accessible and fusermount3 installed?)",
-			 mountpoint);
+		mount_failure_hint(mountpoint, err, errlen);
 		return -EIO;
 	}
 	f->mounted = true;
@@ -168,6 +207,8 @@ int efs_fuse_loop(struct efs_fuse *f)
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	if (f->max_threads > 0)
 		fuse_loop_cfg_set_max_threads(lc, f->max_threads);
+	if (f->max_idle_threads > 0)
+		fuse_loop_cfg_set_idle_threads(lc, f->max_idle_threads);
 	r = fuse_session_loop_mt(f->se, lc);
 	fuse_loop_cfg_destroy(lc);
 	/* > 0: the signal that ended the loop (SIGTERM, SIGINT, SIGHUP) */
