@@ -40,6 +40,8 @@ int stats_view_parse(const char *text, size_t len, struct stats_sample *s)
 		if (!sp || sp == line || (size_t)(sp - line) >= sizeof(s->e[0].key))
 			return -EINVAL;
 		*sp = '\0';
+		if (sp[1] < '0' || sp[1] > '9')
+			return -EINVAL;
 		errno = 0;
 		v = strtoull(sp + 1, &end, 10);
 		if (errno || end == sp + 1 || *end)
@@ -92,8 +94,8 @@ static int sample(const char *mp, struct stats_sample *s, char *err, size_t errl
 	if (n < 0) {
 		rc = -errno;
 		if (rc == -ENODATA || rc == -ENOTSUP)
-			snprintf(err, errlen, "%s has no %s attribute: is it an efs-fuse mount?", mp,
-				 XATTR);
+			snprintf(err, errlen, "%s has no %s attribute: is it an efs-fuse mount?",
+				 mp, XATTR);
 		else
 			snprintf(err, errlen, "reading %s of %s: %s", XATTR, mp, strerror(-rc));
 		free(text);
@@ -244,8 +246,8 @@ static void print_ops(const char *title, const char *prefix, const struct stats_
 		printf("  (none yet)\n");
 }
 
-static void print_screen(const char *mp, const struct stats_sample *a,
-			 const struct stats_sample *b, double dt, bool tty)
+static void print_screen(const char *mp, const struct stats_sample *a, const struct stats_sample *b,
+			 double dt, bool tty)
 {
 	char t[64], in[32], out[32], wr[32], used[32], peak[32];
 	time_t now = time(NULL);
@@ -261,11 +263,11 @@ static void print_screen(const char *mp, const struct stats_sample *a,
 	human_bytes((double)stats_view_get(b, "wb.used_bytes", NULL), used, sizeof(used));
 	human_bytes((double)stats_view_get(b, "wb.peak_bytes", NULL), peak, sizeof(peak));
 	printf("efs-fuse stats %s  %s  every %.1f s\n", mp, t, dt);
-	printf("network: in %s/s  out %s/s  rpc %.1f/s  retries %.1f/s  reconnects %llu\n", in,
-	       out, rate(a, b, "rpc.calls", dt), rate(a, b, "retries", dt),
+	printf("network: in %s/s  out %s/s  rpc %.1f/s  retries %.1f/s  reconnects %llu\n", in, out,
+	       rate(a, b, "rpc.calls", dt), rate(a, b, "retries", dt),
 	       (unsigned long long)stats_view_get(b, "rpc.reconnects", NULL));
-	printf("write-back: written %s/s  commits %.1f/s  resends %.1f/s  dirty %s (peak %s)\n",
-	       wr, rate(a, b, "wb.commits", dt), rate(a, b, "wb.resends", dt), used, peak);
+	printf("write-back: written %s/s  commits %.1f/s  resends %.1f/s  dirty %s (peak %s)\n", wr,
+	       rate(a, b, "wb.commits", dt), rate(a, b, "wb.resends", dt), used, peak);
 	printf("round trips: %.1f/s  (%.1f ops/s inside them)  cached names %llu\n\n",
 	       rate(a, b, "compounds", dt), rate(a, b, "ops", dt),
 	       (unsigned long long)stats_view_get(b, "cache.dir_names", NULL));
@@ -283,7 +285,8 @@ static int usage(void)
 
 static void sleep_s(double s)
 {
-	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	struct timespec ts = {.tv_sec = (time_t)s,
+			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;

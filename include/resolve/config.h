@@ -73,7 +73,7 @@ struct resolve_config {
 	char dnsserver[128]; /* "" = the system resolver */
 	enum resolve_source dnsserver_from;
 	char cafile[256]; /* cafile / stunnel_cafile; "" = none */
-	char files[160]; /* the files read, for messages ("" = none) */
+	char files[160];  /* the files read, for messages ("" = none) */
 };
 
 /*
@@ -106,6 +106,9 @@ int resolve_config_load(struct resolve_config *cfg, const struct resolve_cmdline
  * (NULL: [mount] only) into buf ("" when none), without re-checking keys.
  */
 int resolve_config_cafile(const char *region, char *buf, size_t len);
+
+/* The i-th key [mount] knows, NULL past the end (for the docs test). */
+const char *resolve_config_key_name(size_t i);
 
 /* "command line", "environment", ... for messages. */
 const char *resolve_source_name(enum resolve_source s);

@@ -53,6 +53,11 @@ static bool in_list(const char *key, const char *const *list, size_t n)
 	return false;
 }
 
+const char *resolve_config_key_name(size_t i)
+{
+	return i < sizeof(known_keys) / sizeof(known_keys[0]) ? known_keys[i] : NULL;
+}
+
 const char *resolve_source_name(enum resolve_source s)
 {
 	switch (s) {
