@@ -105,21 +105,21 @@ struct mount_opts {
 	bool tls;	     /* -o tls (notls clears it) */
 
 	/* efs-utils compatibility (issue 8) */
-	char *netns;	      /* netns=PATH: enter this network namespace first */
-	unsigned int tlsport; /* recorded only: efs-utils' local stunnel port */
-	bool crossaccount;    /* recorded: needs the AZ-id DNS name (see notes) */
+	char *netns;			       /* netns=PATH: enter this network namespace first */
+	unsigned int tlsport;		       /* recorded only: efs-utils' local stunnel port */
+	bool crossaccount;		       /* recorded: needs the AZ-id DNS name (see notes) */
 	char *awscredsuri, *rolearn, *jwtpath; /* recorded for the IAM work */
-	unsigned int nconnect; /* recorded: one connection is used */
-	bool sync;	       /* mount(8) sync: every write goes to the server */
+	unsigned int nconnect;		       /* recorded: one connection is used */
+	bool sync;			       /* mount(8) sync: every write goes to the server */
 
 	/* Operating (issue 8) */
-	char *log;		/* NULL: default; "syslog", "stderr" or a file path */
-	int loglevel;		/* enum efs_log_level, or -1 (default) */
-	long uid, gid;		/* -1, or the identity sent for every caller */
-	bool userns_root;	/* userns_root=allow: send uid 0 from a user namespace */
-	char *fuse_opts;	/* "a,b=c": libfuse options passed through, or NULL */
+	char *log;		       /* NULL: default; "syslog", "stderr" or a file path */
+	int loglevel;		       /* enum efs_log_level, or -1 (default) */
+	long uid, gid;		       /* -1, or the identity sent for every caller */
+	bool userns_root;	       /* userns_root=allow: send uid 0 from a user namespace */
+	char *fuse_opts;	       /* "a,b=c": libfuse options passed through, or NULL */
 	unsigned int max_idle_threads; /* 0: libfuse default */
-	char notes[1024];	/* "note\n..." one line per notice for the user */
+	char notes[1024];	       /* "note\n..." one line per notice for the user */
 };
 
 int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, size_t errlen);

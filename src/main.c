@@ -42,8 +42,8 @@
 #include "resolve/resolve.h"
 #include "util/log.h"
 
-#define EXIT_USAGE	  1  /* mount(8)'s "incorrect invocation" */
-#define EXIT_MOUNT_FAILED 32 /* mount(8)'s "mount failure" */
+#define EXIT_USAGE	  1	/* mount(8)'s "incorrect invocation" */
+#define EXIT_MOUNT_FAILED 32	/* mount(8)'s "mount failure" */
 #define CONNECT_CAP_MS	  10000 /* connecting waits min(timeo, this) per attempt */
 
 struct efs_mount {
@@ -196,8 +196,9 @@ static const char *config_cafile(struct efs_mount *m)
 	    !m->cafile[0])
 		return NULL;
 	if (access(m->cafile, R_OK) != 0) {
-		efs_log(EFS_LOG_WARN, "cafile %s from the configuration: %s; using the system "
-				      "CA store",
+		efs_log(EFS_LOG_WARN,
+			"cafile %s from the configuration: %s; using the system "
+			"CA store",
 			m->cafile, strerror(errno));
 		m->cafile[0] = '\0';
 		return NULL;
@@ -254,8 +255,7 @@ static int start_client(struct efs_mount *m, char *err, size_t errlen)
 		pthread_join(t, NULL);
 	pthread_cond_destroy(&cn.cond);
 	pthread_mutex_destroy(&cn.lock);
-	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH || rc == -ENETUNREACH ||
-	    rc == -ECONNREFUSED) {
+	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH || rc == -ENETUNREACH || rc == -ECONNREFUSED) {
 		size_t n = strlen(err);
 
 		snprintf(err + n, errlen - n,

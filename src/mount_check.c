@@ -155,7 +155,8 @@ static int check_allow_other(const struct mount_opts *o, char *err, size_t errle
 	return fail(err, errlen, -EPERM,
 		    "%s needs 'user_allow_other' in " FUSE_CONF " for a mount by a non-root "
 		    "user: add that line as root, or drop %s",
-		    root_too ? "allow_root" : "allow_other", root_too ? "allow_root" : "allow_other");
+		    root_too ? "allow_root" : "allow_other",
+		    root_too ? "allow_root" : "allow_other");
 }
 
 static int check_userns(const struct mount_opts *o, char *err, size_t errlen)

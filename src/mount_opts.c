@@ -542,7 +542,7 @@ static int opt_crossaccount(struct parse *p, const struct opt_def *d, const char
 
 static int opt_iam_input(struct parse *p, const struct opt_def *d, const char *val)
 {
-	char **dst = d->flag == 0 ? &p->o->awscredsuri
+	char **dst = d->flag == 0   ? &p->o->awscredsuri
 		     : d->flag == 1 ? &p->o->rolearn
 				    : &p->o->jwtpath;
 
@@ -589,7 +589,7 @@ static int opt_loglevel(struct parse *p, const struct opt_def *d, const char *va
 	static const struct {
 		const char *name;
 		int level;
-	} levels[] = {{"err", 3},    {"error", 3}, {"warn", 4},  {"warning", 4},
+	} levels[] = {{"err", 3},    {"error", 3}, {"warn", 4}, {"warning", 4},
 		      {"notice", 5}, {"info", 6},  {"debug", 7}};
 
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
@@ -929,8 +929,9 @@ static int check_mountpoint(struct parse *p, const char *mp)
 				    "run fusermount3 -u %s, then mount again",
 				    mp, mp);
 		if (errno == EACCES)
-			return fail(p, "mount point %s: permission denied: you need search access "
-				       "to every directory on its path",
+			return fail(p,
+				    "mount point %s: permission denied: you need search access "
+				    "to every directory on its path",
 				    mp);
 		return fail(p, "mount point %s: %s", mp, strerror(errno));
 	}
@@ -1092,9 +1093,9 @@ int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, siz
 
 void mount_opts_free(struct mount_opts *o)
 {
-	char **strs[] = {&o->source,	 &o->host,   &o->fs_id,	    &o->export_path,
-			 &o->mountpoint, &o->fsname, &o->subtype,   &o->mounttargetip,
-			 &o->region,	 &o->az,     &o->dnsserver, &o->awsprofile,
+	char **strs[] = {&o->source,	 &o->host,   &o->fs_id,	      &o->export_path,
+			 &o->mountpoint, &o->fsname, &o->subtype,     &o->mounttargetip,
+			 &o->region,	 &o->az,     &o->dnsserver,   &o->awsprofile,
 			 &o->cafile,	 &o->netns,  &o->awscredsuri, &o->rolearn,
 			 &o->jwtpath,	 &o->log,    &o->fuse_opts};
 

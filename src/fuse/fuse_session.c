@@ -130,10 +130,11 @@ static void mount_failure_hint(const char *mountpoint, char *err, size_t errlen)
 			 "through fusermount3",
 			 mountpoint);
 	else if (geteuid() != 0)
-		snprintf(err, errlen,
-			 "cannot mount on %s: fusermount3 refused (its reason is above); it must be "
-			 "setuid root: ls -l $(command -v fusermount3)",
-			 mountpoint);
+		snprintf(
+			err, errlen,
+			"cannot mount on %s: fusermount3 refused (its reason is above); it must be "
+			"setuid root: ls -l $(command -v fusermount3)",
+			mountpoint);
 	else
 		snprintf(err, errlen, "cannot mount on %s: the kernel refused (see above)",
 			 mountpoint);
