@@ -9,7 +9,8 @@
  *    repeated and glued ("-oro"); "--" ends the options.  mount.fuse3 calls
  *    us as `efs-fuse SOURCE MOUNTPOINT -o opts`.
  *  - Returns 0 (mount), 1 (help or version was printed to stdout: exit 0),
- *    or -EINVAL with a one-line message in err that says what to do.  The
+ *    or -EINVAL with a one-line message in err that says what to do
+ *    (-ENOTCONN: the mount point is a stale FUSE mount, not a usage error).  The
  *    message has no program-name prefix and no newline: the caller prints
  *    "efs-fuse: <err>".
  *  - Strings in *o are owned by it; mount_opts_free() releases them and may

@@ -509,7 +509,7 @@ int main(int argc, char **argv)
 		return 0;
 	if (rc) {
 		fprintf(stderr, "efs-fuse: %s\n", err);
-		return EXIT_USAGE;
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_MOUNT_FAILED;
 	}
 	print_notes(&m.opts);
 	if (m.opts.loglevel >= 0)

@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FUSE_CONF "/etc/fuse.conf"
@@ -124,6 +128,38 @@ static int check_dev_fuse(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Is the FUSE mount on mp served?  statfs(2) always asks the daemon, so ask
+ * from a child and give up waiting after 2 s (a stalled daemon is alive).
+ * Called before any thread exists.
+ */
+static bool fuse_mount_is_stale(const char *mp)
+{
+	struct timespec tick = {0, 20 * 1000 * 1000};
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		struct statfs sf;
+
+		_exit(statfs(mp, &sf) < 0 && errno == ENOTCONN ? 3 : 0);
+	}
+	for (int i = 0; i < 100; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 3;
+		if (r < 0)
+			return false;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return false;
+}
+
 static int check_mountpoint(const struct mount_opts *o, char *err, size_t errlen)
 {
 	const char *mp = o->mountpoint;
@@ -131,6 +167,11 @@ static int check_mountpoint(const struct mount_opts *o, char *err, size_t errlen
 
 	mounted_type(mp, type, sizeof(type));
 	snprintf(ours, sizeof(ours), "fuse.%s", o->subtype ? o->subtype : "efs-fuse");
+	if (!strncmp(type, "fuse", 4) && fuse_mount_is_stale(mp))
+		return fail(err, errlen, -ENOTCONN,
+			    "mount point %s is a stale FUSE mount (its daemon is gone): run "
+			    "fusermount3 -u %s, then mount again",
+			    mp, mp);
 	if (!strcmp(type, ours) || !strcmp(type, "fuse.efs-fuse"))
 		return fail(err, errlen, -EBUSY,
 			    "%s is already an efs-fuse mount: unmount it first (fusermount3 -u %s) "

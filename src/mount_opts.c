@@ -923,11 +923,13 @@ static int check_mountpoint(struct parse *p, const char *mp)
 		if (errno == ENOENT)
 			return fail(p, "mount point %s does not exist: create it with mkdir -p %s",
 				    mp, mp);
-		if (errno == ENOTCONN)
-			return fail(p,
-				    "mount point %s is a stale FUSE mount (its daemon is gone): "
-				    "run fusermount3 -u %s, then mount again",
-				    mp, mp);
+		if (errno == ENOTCONN) {
+			fail(p,
+			     "mount point %s is a stale FUSE mount (its daemon is gone): run "
+			     "fusermount3 -u %s, then mount again",
+			     mp, mp);
+			return -ENOTCONN;
+		}
 		if (errno == EACCES)
 			return fail(p,
 				    "mount point %s: permission denied: you need search access "
