@@ -123,9 +123,19 @@ static int check_dev_fuse(char *err, size_t errlen)
 			    "pass the device (docker run --device /dev/fuse)");
 	if (!S_ISCHR(st.st_mode))
 		return fail(err, errlen, -ENODEV, "/dev/fuse is not a character device");
-	if (geteuid() == 0 && access("/dev/fuse", R_OK | W_OK) < 0)
+	if (access("/dev/fuse", R_OK | W_OK) == 0)
+		return 0;
+	if (geteuid() == 0)
 		return fail(err, errlen, -EACCES, "cannot open /dev/fuse: %s", strerror(errno));
-	return 0;
+	/*
+	 * libfuse opens /dev/fuse itself first and only falls back to
+	 * fusermount3 when the kernel refuses the mount, not when the open fails.
+	 */
+	return fail(err, errlen, -EACCES,
+		    "/dev/fuse is not readable and writable by you (mode %04o), so libfuse cannot "
+		    "reach fusermount3: make it 0666 as the fuse3 package does (sudo chmod 0666 "
+		    "/dev/fuse)",
+		    (unsigned)(st.st_mode & 07777));
 }
 
 /*

@@ -131,7 +131,8 @@ int efs_log_default_file(const char *mountpoint, char *buf, size_t len)
 	if (j == 0)
 		strcpy(name, "root");
 	pw = getpwuid(geteuid());
-	if (geteuid() == 0)
+	/* root of a user namespace is not root on the host: /var/log is not ours */
+	if (geteuid() == 0 && access("/var/log", W_OK) == 0)
 		snprintf(base, sizeof(base), "/var/log/efs-fuse");
 	else if (xdg && xdg[0] == '/')
 		snprintf(base, sizeof(base), "%s/efs-fuse", xdg);

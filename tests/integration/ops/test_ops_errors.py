@@ -129,3 +129,18 @@ def test_connecting_line_when_slow(efs_fuse_bin, it_tmp):
         p.kill()
         p.wait(10)
         ls.close()
+
+
+def test_dev_fuse_not_open_to_the_user(ganesha, efs_fuse_bin, users, it_tmp):
+    # a 0600 /dev/fuse (as on some hosts): libfuse would fail before it ever
+    # tries fusermount3; a private copy of the node keeps the host's as it is
+    u1, _ = users
+    mp = _mp(it_tmp, "dev-fuse-0600", u1)
+    node = os.path.join(it_tmp, "fuse-0600")
+    if not os.path.exists(node):
+        os.mknod(node, 0o600 | 0o020000, os.makedev(10, 229))
+    script = 'mount --bind "$1" /dev/fuse && shift && exec "$@"'
+    argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", node] + \
+        u1.cmd([efs_fuse_bin, ganesha.source, mp])
+    expect_mount_failure(argv, mp, ["/dev/fuse is not readable and writable by you (mode 0600)",
+                                    "chmod 0666 /dev/fuse"])
