@@ -40,10 +40,11 @@ const char *efs_log_file(void);
 bool efs_log_have_syslog(void);
 /*
  * The default log file for a mount on mountpoint when there is no syslog:
- * root (when /var/log is writable): /var/log/efs-fuse/NAME.log; others: $XDG_STATE_HOME/efs-fuse/NAME.log,
- * else ~/.local/state/efs-fuse/NAME.log (home from the password database, when
- * it is ours), else $XDG_RUNTIME_DIR/efs-fuse/NAME.log, else
- * /tmp/efs-fuse-UID/NAME.log.  NAME is the mount point with '/' as '-'.
+ * root (when /var/log is writable): /var/log/efs-fuse/NAME.log; others:
+ * $XDG_STATE_HOME/efs-fuse/NAME.log, else ~/.local/state/efs-fuse/NAME.log
+ * (home from the password database, when it is ours), else
+ * $XDG_RUNTIME_DIR/efs-fuse/NAME.log, else /tmp/efs-fuse-UID/NAME.log.
+ * NAME is the mount point with '/' as '-'.
  * 0 or -ENAMETOOLONG.
  */
 int efs_log_default_file(const char *mountpoint, char *buf, size_t len);

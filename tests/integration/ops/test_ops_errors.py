@@ -51,7 +51,7 @@ def test_stale_mount(ganesha, mount_factory, efs_fuse_bin):
     assert not mounts.is_mounted(m.mountpoint)
 
 
-def test_unwritable_mount_point(ganesha, efs_fuse_bin, users, it_tmp):
+def test_unwritable_mount_point(ganesha, efs_fuse_bin, users, host_fuse, it_tmp):
     u1, _ = users
     mp = _mp(it_tmp, "root-owned")  # root's, 0755
     os.chmod(mp, 0o755)
@@ -59,7 +59,7 @@ def test_unwritable_mount_point(ganesha, efs_fuse_bin, users, it_tmp):
                          ["you cannot write to mount point %s" % mp, "chown"])
 
 
-def test_allow_other_needs_user_allow_other(ganesha, efs_fuse_bin, users, it_tmp):
+def test_allow_other_needs_user_allow_other(ganesha, efs_fuse_bin, users, host_fuse, it_tmp):
     u1, _ = users
     mp = _mp(it_tmp, "ao-user", u1)
     conf = os.path.join(it_tmp, "fuse.conf-empty")
