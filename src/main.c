@@ -206,7 +206,10 @@ static const char *config_cafile(struct efs_mount *m)
 	return m->cafile;
 }
 
-/* Says "connecting to HOST:PORT..." when connecting takes over a second. */
+/*
+ * Says "connecting to HOST:PORT..." when connecting takes over a second
+ * (in the foreground, or when stderr is a terminal).
+ */
 struct connect_notice {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -245,7 +248,12 @@ static int start_client(struct efs_mount *m, char *err, size_t errlen)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cn.cond, &ca);
 	pthread_condattr_destroy(&ca);
-	have_thread = pthread_create(&t, NULL, connect_notice_thread, &cn) == 0;
+	/*
+	 * A progress line for a person (a terminal) or for the log (-f); a
+	 * background mount's stderr keeps the one-line-error contract.
+	 */
+	have_thread = (m->opts.foreground || isatty(STDERR_FILENO)) &&
+		      pthread_create(&t, NULL, connect_notice_thread, &cn) == 0;
 	rc = nfs4_client_start(m->client, err, errlen);
 	pthread_mutex_lock(&cn.lock);
 	cn.done = true;
