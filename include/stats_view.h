@@ -9,6 +9,7 @@
  * *.p50_us, *.p99_us) are shown as they are.  Latency, when the daemon keeps
  * it, is latency.NAME.count / latency.NAME.sum_us (mean over the interval)
  * and latency.NAME.p50_us / .p99_us, NAME being a proc.X or fuse.x key.
+ * Cache hit rates are shown for every PREFIX.hits / PREFIX.misses pair.
  *
  * --json prints one sample as a JSON object and exits: "counters" (every
  * key), and with INTERVAL also "rates" (per second over that interval).

@@ -246,6 +246,37 @@ static void print_ops(const char *title, const char *prefix, const struct stats_
 		printf("  (none yet)\n");
 }
 
+/*
+ * Cache hit rates over the interval for every PREFIX.hits / PREFIX.misses
+ * pair the daemon exports (e.g. cache.attr.hits, cache.attr.misses).
+ */
+static void print_hit_rates(const struct stats_sample *a, const struct stats_sample *b)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const char *k = b->e[i].key;
+		char base[64], mk[80];
+		size_t n = strlen(k);
+		uint64_t h, m;
+		int found;
+
+		if (n < 5 || strcmp(k + n - 5, ".hits") != 0)
+			continue;
+		snprintf(base, sizeof(base), "%.*s", (int)(n - 5), k);
+		snprintf(mk, sizeof(mk), "%s.misses", base);
+		m = stats_view_get(b, mk, &found) - stats_view_get(a, mk, NULL);
+		if (!found)
+			continue;
+		h = b->e[i].v - stats_view_get(a, k, NULL);
+		printf("%s%s %.0f%%", any ? "  " : "cache hits:", base,
+		       h + m ? 100.0 * (double)h / (double)(h + m) : 100.0);
+		any = true;
+	}
+	if (any)
+		printf("\n\n");
+}
+
 static void print_screen(const char *mp, const struct stats_sample *a, const struct stats_sample *b,
 			 double dt, bool tty)
 {
@@ -271,6 +302,7 @@ static void print_screen(const char *mp, const struct stats_sample *a, const str
 	printf("round trips: %.1f/s  (%.1f ops/s inside them)  cached names %llu\n\n",
 	       rate(a, b, "compounds", dt), rate(a, b, "ops", dt),
 	       (unsigned long long)stats_view_get(b, "cache.dir_names", NULL));
+	print_hit_rates(a, b);
 	print_ops("NFS operations", "proc.", a, b, dt);
 	printf("\n");
 	print_ops("FUSE operations", "fuse.", a, b, dt);

@@ -127,3 +127,51 @@ def test_mistyped_fs_id(efs_fuse_bin, it_tmp, src):
     expect_mount_failure([efs_fuse_bin, src, mp], mp,
                          ["a file system id is fs- and 8 or 17 lowercase hex digits",
                           "e.g. fs-12345678"], status=1)
+
+
+EFS_UTILS_CONF = """[DEFAULT]
+logging_level = INFO
+state_file_dir_mode = 750
+
+[mount]
+dns_name_format = {az}.{fs_id}.efs.{region}.{dns_name_suffix}
+dns_name_suffix = amazonaws.com
+stunnel_debug_enabled = false
+stunnel_cafile = /etc/amazon/efs/efs-utils.crt
+stunnel_check_cert_hostname = true
+stunnel_check_cert_validity = false
+port_range_lower_bound = 20049
+port_range_upper_bound = 20449
+optimize_readahead = true
+fall_back_to_mount_target_ip_address_enabled = true
+disable_fetch_ec2_metadata_token = false
+%s
+[mount.cn-north-1]
+dns_name_suffix = amazonaws.com.cn
+
+[mount-watchdog]
+enabled = true
+poll_interval_sec = 1
+
+[cloudwatch-log]
+log_group_name = /aws/efs/utils
+"""
+
+
+def test_efs_utils_conf_copied_as_is(ganesha, mount_factory, it_tmp, monkeypatch):
+    conf = os.path.join(it_tmp, "efs-utils.conf")
+    with open(conf, "w") as f:
+        f.write(EFS_UTILS_CONF % "")
+    monkeypatch.setenv("EFS_FUSE_CONFIG", conf)
+    m = mount_factory(ganesha.source)
+    assert "unknown setting" not in m.mount_output, m.mount_output
+    os.listdir(m.mountpoint)
+    assert m.unmount() == 0
+    # a key efs-fuse does not know is one warning naming FILE:LINE, not an error
+    with open(conf, "w") as f:
+        f.write(EFS_UTILS_CONF % "some_future_key = 1\n")
+    m = mount_factory(ganesha.source)
+    warn = [l for l in m.mount_output.splitlines() if "unknown setting" in l]
+    assert len(warn) == 1, m.mount_output
+    assert "%s:17: unknown setting \"some_future_key\" in [mount] ignored" % conf in warn[0]
+    assert m.unmount() == 0
