@@ -9,7 +9,8 @@
  *    repeated and glued ("-oro"); "--" ends the options.  mount.fuse3 calls
  *    us as `efs-fuse SOURCE MOUNTPOINT -o opts`.
  *  - Returns 0 (mount), 1 (help or version was printed to stdout: exit 0),
- *    or -EINVAL with a one-line message in err that says what to do.  The
+ *    or -EINVAL with a one-line message in err that says what to do
+ *    (-ENOTCONN: the mount point is a stale FUSE mount, not a usage error).  The
  *    message has no program-name prefix and no newline: the caller prints
  *    "efs-fuse: <err>".
  *  - Strings in *o are owned by it; mount_opts_free() releases them and may
@@ -18,12 +19,20 @@
  *  - Defaults are the kernel NFS client's (rsize/wsize 1 MiB, timeo 600,
  *    retrans 2, hard, acregmin/acregmax/acdirmin/acdirmax 3/60/30/60,
  *    lookupcache=all, cto) and port 2049.
- *  - Options of mount(8) and fstab (_netdev, nofail, noauto, user, nodev,
- *    noatime, x-systemd.*, ...) and nfs(5) options without meaning here
- *    (intr, sharecache, fsc, resvport) are accepted and ignored.  Unknown
- *    options are errors.
+ *  - Options of mount(8) and fstab (_netdev, nofail, noauto, user, ...,
+ *    x-systemd.*) and nfs(5) options without meaning here (intr,
+ *    sharecache, fsc, resvport) are accepted and ignored.  The efs-utils
+ *    mount options (tlsport, verify, ocsp, stunnel, netns, awscredsuri,
+ *    rolearn, jwtpath, crossaccount, nconnect) are accepted; where they
+ *    have no effect here a one-line note is added to o->notes.  libfuse's
+ *    own options (allow_root, auto_unmount, noexec, ...) are collected in
+ *    o->fuse_opts for the FUSE session.  Unknown options are errors.
+ *  - mount(8) helper flags -s (sloppy), -n (no mtab), -v (verbose) are
+ *    accepted, so the binary can be installed as mount.efs-fuse.
  *  - A fs id without mounttargetip is accepted: resolving it is resolve/'s
- *    job, and main decides.
+ *    job, and main decides.  A SOURCE that looks meant as a fs id but is
+ *    not one (FS-12345678, fs-1234567g) is an error saying what an id is.
+ *  - mount_opts_name(i) walks the option table (for the docs test).
  *  - No globals; safe to call from several threads on different *o.
  */
 #ifndef EFS_MOUNT_OPTS_H
@@ -96,10 +105,29 @@ struct mount_opts {
 	char *awsprofile;    /* AWS shared-config profile name */
 	char *cafile;	     /* PATH of CA bundle for tls; readable when parsed */
 	bool tls;	     /* -o tls (notls clears it) */
+
+	/* efs-utils compatibility (issue 8) */
+	char *netns;			       /* netns=PATH: enter this network namespace first */
+	unsigned int tlsport;		       /* recorded only: efs-utils' local stunnel port */
+	bool crossaccount;		       /* recorded: needs the AZ-id DNS name (see notes) */
+	char *awscredsuri, *rolearn, *jwtpath; /* recorded for the IAM work */
+	unsigned int nconnect;		       /* recorded: one connection is used */
+	bool sync;			       /* mount(8) sync: every write goes to the server */
+
+	/* Operating (issue 8) */
+	char *log;		       /* NULL: default; "syslog", "stderr" or a file path */
+	int loglevel;		       /* enum efs_log_level, or -1 (default) */
+	long uid, gid;		       /* -1, or the identity sent for every caller */
+	bool userns_root;	       /* userns_root=allow: send uid 0 from a user namespace */
+	char *fuse_opts;	       /* "a,b=c": libfuse options passed through, or NULL */
+	unsigned int max_idle_threads; /* 0: libfuse default */
+	char notes[1024];	       /* "note\n..." one line per notice for the user */
 };
 
 int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, size_t errlen);
 void mount_opts_free(struct mount_opts *o);
 void mount_opts_usage(FILE *f, const char *prog);
+/* The i-th -o option name of the table ("x-*" for a prefix), NULL past the end. */
+const char *mount_opts_name(size_t i);
 
 #endif

@@ -15,6 +15,8 @@ PACKAGES=(
 	python3 python3-pytest python3-pytest-timeout python3-botocore awscli fio stress-ng
 	libnfs-utils iproute2 bind9-dnsutils valgrind procps psmisc attr
 	util-linux passwd
+	# packaging (tests/integration/ops/test_ops_deb.py)
+	debhelper dpkg-dev
 )
 
 missing=()

@@ -7,28 +7,45 @@
  *
  * Daemonizing: the parent forks before any thread exists and waits on a
  * pipe for the child's verdict; the child does all the work, reports
- * "ready" after fuse_session_mount(), then detaches its stdio.
+ * "ready" after fuse_session_mount(), then detaches its stdio and logs to
+ * -o log= (default: syslog when /dev/log exists, else a file in the state
+ * directory, named in the "mounted" line).
+ *
+ * Exit status: 0 mounted (or help/version printed), 1 bad command line,
+ * 32 mount failure (mount(8)'s convention).  `efs-fuse stats ...` runs the
+ * statistics viewer instead (stats_view.h).
+ *
+ * Signals: SIGUSR1 writes a state dump to the log (one thread sigwait()s for
+ * it; every other thread has SIGUSR1 blocked).
  */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include "mount_check.h"
 #include "mount_opts.h"
+#include "stats_view.h"
 #include "nfs4/nfs4_client.h"
 #include "nfs4/nfs4_err.h"
 #include "fs/efs_fs.h"
 #include "fuse/efs_fuse.h"
+#include "resolve/config.h"
 #include "resolve/resolve.h"
 #include "util/log.h"
 
-#define EXIT_MOUNT_FAILED 32   /* mount(8)'s "mount failure" */
-#define STOP_GRACE_MS	  2000 /* unmount: calls in progress get this long */
+#define EXIT_USAGE	  1	/* mount(8)'s "incorrect invocation" */
+#define EXIT_MOUNT_FAILED 32	/* mount(8)'s "mount failure" */
+#define CONNECT_CAP_MS	  10000 /* connecting waits min(timeo, this) per attempt */
+#define STOP_GRACE_MS	  2000	/* unmount: calls in progress get this long */
 
 struct efs_mount {
 	struct mount_opts opts;
@@ -39,6 +56,9 @@ struct efs_mount {
 	struct efs_fuse *fuse;
 	bool resolved_once; /* the first connection uses setup()'s answer */
 	int ready_fd;	    /* write end of the parent's pipe, or -1 */
+	char cafile[256];   /* stunnel_cafile / cafile from the config file */
+	pthread_t dump_thread;
+	bool dump_running;
 };
 
 /* Re-resolution on reconnect (rpc calls this without locks held). */
@@ -111,7 +131,7 @@ static int daemonize_early(struct efs_mount *m)
 	return 0;
 }
 
-static void detach_stdio(void)
+static void detach_stdio(bool keep_stderr)
 {
 	int fd = open("/dev/null", O_RDWR);
 
@@ -119,7 +139,8 @@ static void detach_stdio(void)
 		return;
 	dup2(fd, STDIN_FILENO);
 	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
+	if (!keep_stderr)
+		dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
 	if (chdir("/") < 0)
@@ -152,6 +173,122 @@ static void on_stop(void *arg)
 	nfs4_client_stop(m->client, STOP_GRACE_MS);
 }
 
+/* -o netns=PATH: join that network namespace before any socket exists. */
+static int enter_netns(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "netns=%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		int e = errno;
+
+		close(fd);
+		snprintf(err, errlen, "netns=%s: cannot enter it: %s%s", path, strerror(e),
+			 e == EPERM ? " (entering a network namespace needs CAP_SYS_ADMIN: run as "
+				      "root)"
+				    : "");
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The CA bundle named by the config file (cafile, or efs-utils'
+ * stunnel_cafile) when -o tls and no -o cafile; a file that is not there is
+ * a warning (efs-utils.conf names /etc/amazon/efs/efs-utils.crt).
+ */
+static const char *config_cafile(struct efs_mount *m)
+{
+	if (!m->opts.tls || m->opts.cafile)
+		return m->opts.cafile;
+	if (resolve_config_cafile(m->rres.region[0] ? m->rres.region : NULL, m->cafile,
+				  sizeof(m->cafile)) != 0 ||
+	    !m->cafile[0])
+		return NULL;
+	if (access(m->cafile, R_OK) != 0) {
+		efs_log(EFS_LOG_WARN,
+			"cafile %s from the configuration: %s; using the system "
+			"CA store",
+			m->cafile, strerror(errno));
+		m->cafile[0] = '\0';
+		return NULL;
+	}
+	return m->cafile;
+}
+
+/*
+ * Says "connecting to HOST:PORT..." when connecting takes over a second
+ * (in the foreground, or when stderr is a terminal).
+ */
+struct connect_notice {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	const char *host;
+	unsigned int port;
+};
+
+static void *connect_notice_thread(void *arg)
+{
+	struct connect_notice *cn = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&cn->lock);
+	while (!cn->done)
+		if (pthread_cond_timedwait(&cn->cond, &cn->lock, &until) == ETIMEDOUT)
+			break;
+	if (!cn->done)
+		efs_log(EFS_LOG_NOTICE, "connecting to %s:%u...", cn->host, cn->port);
+	pthread_mutex_unlock(&cn->lock);
+	return NULL;
+}
+
+static int start_client(struct efs_mount *m, char *err, size_t errlen)
+{
+	struct connect_notice cn = {.host = m->rres.addr, .port = m->opts.port};
+	pthread_condattr_t ca;
+	pthread_t t;
+	bool have_thread;
+	int rc;
+
+	pthread_mutex_init(&cn.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cn.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/*
+	 * A progress line for a person (a terminal) or for the log (-f); a
+	 * background mount's stderr keeps the one-line-error contract.
+	 */
+	have_thread = (m->opts.foreground || isatty(STDERR_FILENO)) &&
+		      pthread_create(&t, NULL, connect_notice_thread, &cn) == 0;
+	rc = nfs4_client_start(m->client, err, errlen);
+	pthread_mutex_lock(&cn.lock);
+	cn.done = true;
+	pthread_cond_signal(&cn.cond);
+	pthread_mutex_unlock(&cn.lock);
+	if (have_thread)
+		pthread_join(t, NULL);
+	pthread_cond_destroy(&cn.cond);
+	pthread_mutex_destroy(&cn.lock);
+	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH || rc == -ENETUNREACH || rc == -ECONNREFUSED) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n,
+			 " (is TCP port %u of %s reachable from here? For EFS the mount target's "
+			 "security group must allow inbound NFS, port %u, from this client, and "
+			 "the network path must be open)",
+			 m->opts.port, m->rres.addr, m->opts.port);
+	}
+	return rc;
+}
+
 static int setup(struct efs_mount *m, char *err, size_t errlen)
 {
 	struct mount_opts *o = &m->opts;
@@ -171,6 +308,11 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	m->rreq.dnsserver = o->dnsserver;
 	m->rreq.awsprofile = o->awsprofile;
 	m->rreq.tls = o->tls;
+	if (o->netns) {
+		rc = enter_netns(o->netns, err, errlen);
+		if (rc)
+			return rc;
+	}
 	rc = resolve_mount_target(&m->rreq, &m->rres, err, errlen);
 	if (rc)
 		return rc;
@@ -178,13 +320,13 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	make_owner_id(owner, sizeof(owner));
 	ccfg.transport.host = m->rres.addr;
 	ccfg.transport.port = o->port;
-	/* nfs(5): timeo also bounds the connect (at most 10 s: a dead address
-	 * must not hold the mount for timeo's default minute). */
-	ccfg.transport.connect_timeout_ms = o->timeo * 100 < 10000 ? (int)o->timeo * 100 : 10000;
+	/* timeo bounds connecting too (nfs(5): the first RPCs' timeout) */
+	ccfg.transport.connect_timeout_ms =
+		o->timeo * 100u < CONNECT_CAP_MS ? (int)(o->timeo * 100u) : CONNECT_CAP_MS;
 	ccfg.transport.user_timeout_ms = (int)o->timeo * 100;
 	ccfg.transport.tls = o->tls;
 	ccfg.transport.tls_name = m->rres.tls_name[0] ? m->rres.tls_name : m->rres.addr;
-	ccfg.transport.cafile = o->cafile;
+	ccfg.transport.cafile = config_cafile(m);
 	ccfg.rsize = o->rsize;
 	ccfg.wsize = o->wsize;
 	ccfg.timeo_ds = o->timeo;
@@ -199,7 +341,7 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = nfs4_client_start(m->client, err, errlen);
+	rc = start_client(m, err, errlen);
 	if (rc)
 		return rc;
 	rc = nfs4_client_mount(m->client, o->export_path, &root, &root_attr, err, errlen);
@@ -219,7 +361,8 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 		fcfg.lookupcache = EFS_LOOKUPCACHE_NONE;
 	fcfg.nocto = !o->cto;
 	fcfg.cache_size = o->cache_size;
-	fcfg.sync_writes = o->noac; /* nfs(5): noac also makes writes synchronous */
+	/* nfs(5): noac also makes writes synchronous; mount(8) sync does */
+	fcfg.sync_writes = o->noac || o->sync;
 	m->fs = efs_fs_new(m->client, &root, &root_attr, &fcfg);
 	if (!m->fs) {
 		snprintf(err, errlen, "out of memory");
@@ -232,16 +375,30 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	ucfg.ro = o->ro;
 	ucfg.debug = o->debug;
 	ucfg.max_threads = o->max_threads;
+	ucfg.max_idle_threads = o->max_idle_threads;
 	ucfg.on_stop = on_stop;
 	ucfg.on_stop_arg = m;
+	ucfg.extra_opts = o->fuse_opts;
+	ucfg.uid = o->uid;
+	ucfg.gid = o->gid;
 	m->fuse = efs_fuse_new(m->fs, &ucfg, err, errlen);
 	if (!m->fuse)
 		return -EINVAL;
 	return efs_fuse_mount(m->fuse, o->mountpoint, err, errlen);
 }
 
+static void stop_dump_thread(struct efs_mount *m)
+{
+	if (!m->dump_running)
+		return;
+	pthread_kill(m->dump_thread, SIGUSR2);
+	pthread_join(m->dump_thread, NULL);
+	m->dump_running = false;
+}
+
 static void teardown(struct efs_mount *m)
 {
+	stop_dump_thread(m);
 	if (m->fuse)
 		efs_fuse_free(m->fuse);
 	if (m->fs)
@@ -254,12 +411,123 @@ static void teardown(struct efs_mount *m)
 	resolve_global_cleanup();
 }
 
+/* SIGUSR1: what the mount is doing, to the log. */
+static void state_dump(struct efs_mount *m)
+{
+	const size_t cap = 16384;
+	char *text = malloc(cap);
+	char *line, *save = NULL;
+	int n;
+
+	efs_log(EFS_LOG_NOTICE, "state dump: %s on %s, server %s:%u, %s, timeo=%u retrans=%u",
+		m->opts.source, m->opts.mountpoint, m->rres.addr, m->opts.port,
+		m->opts.soft ? "soft" : "hard", m->opts.timeo, m->opts.retrans);
+	if (!text)
+		return;
+	n = efs_fs_stats_text(m->fs, text, cap);
+	if (n < 0 && n != -ERANGE) {
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *sp = strrchr(line, ' ');
+
+		/* counters that are still 0 say nothing */
+		if (sp && !strcmp(sp, " 0"))
+			continue;
+		efs_log(EFS_LOG_NOTICE, "state dump: %s", line);
+	}
+	efs_log(EFS_LOG_NOTICE, "state dump: end");
+	free(text);
+}
+
+static void *dump_thread(void *arg)
+{
+	struct efs_mount *m = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0 || sig == SIGUSR2)
+			return NULL;
+		state_dump(m);
+	}
+}
+
+/* Before any other thread: SIGUSR1/SIGUSR2 are for the dump thread only. */
+static void block_dump_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void print_notes(const struct mount_opts *o)
+{
+	const char *p = o->notes;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(stderr, "efs-fuse: note: %.*s\n", (int)n, p);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+/*
+ * Where the detached daemon logs: -o log=, else syslog when /dev/log
+ * exists, else the default file.  A file that cannot be opened keeps
+ * stderr (whatever the caller gave us, e.g. the journal).  Returns true
+ * when stderr must stay open.
+ */
+static bool choose_log(const struct mount_opts *o, char *what, size_t len)
+{
+	char path[4096];
+	const char *want = o->log;
+	int rc;
+
+	if (want && !strcmp(want, "stderr")) {
+		snprintf(what, len, "stderr");
+		return true;
+	}
+	if ((want && !strcmp(want, "syslog")) || (!want && efs_log_have_syslog())) {
+		snprintf(what, len, "syslog");
+		return false;
+	}
+	if (want) {
+		snprintf(path, sizeof(path), "%s", want);
+	} else if (efs_log_default_file(o->mountpoint, path, sizeof(path)) != 0) {
+		snprintf(what, len, "stderr");
+		return true;
+	}
+	rc = efs_log_to_file(path);
+	if (rc) {
+		efs_log(EFS_LOG_WARN, "cannot open log file %s: %s; logging to stderr", path,
+			strerror(-rc));
+		snprintf(what, len, "stderr");
+		return true;
+	}
+	snprintf(what, len, "%s", path);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct efs_mount m;
-	char err[1024] = "";
+	char err[1024] = "", logwhat[4096] = "";
+	bool keep_stderr = false;
 	int rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "stats"))
+		return stats_view_main(argc - 1, argv + 1);
 	memset(&m, 0, sizeof(m));
 	m.ready_fd = -1;
 	rc = mount_opts_parse(argc, argv, &m.opts, err, sizeof(err));
@@ -267,12 +535,25 @@ int main(int argc, char **argv)
 		return 0;
 	if (rc) {
 		fprintf(stderr, "efs-fuse: %s\n", err);
-		return 1;
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_MOUNT_FAILED;
 	}
-	efs_log_set_level(m.opts.debug ? EFS_LOG_DEBUG : EFS_LOG_NOTICE);
+	print_notes(&m.opts);
+	if (m.opts.loglevel >= 0)
+		efs_log_set_level((enum efs_log_level)m.opts.loglevel);
+	else
+		efs_log_set_level(m.opts.debug ? EFS_LOG_DEBUG : EFS_LOG_NOTICE);
+	if (m.opts.debug && efs_log_get_level() < EFS_LOG_DEBUG)
+		efs_log_set_level(EFS_LOG_DEBUG);
 	signal(SIGPIPE, SIG_IGN);
+	rc = mount_check(&m.opts, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "efs-fuse: %s\n", err);
+		mount_opts_free(&m.opts);
+		return EXIT_MOUNT_FAILED;
+	}
 	if (!m.opts.foreground && daemonize_early(&m) < 0)
 		return EXIT_MOUNT_FAILED;
+	block_dump_signals();
 
 	rc = resolve_global_init();
 	if (rc == 0)
@@ -286,11 +567,18 @@ int main(int argc, char **argv)
 		tell_parent(&m, EXIT_MOUNT_FAILED);
 		return EXIT_MOUNT_FAILED;
 	}
+	m.dump_running = pthread_create(&m.dump_thread, NULL, dump_thread, &m) == 0;
+	if (!m.opts.foreground || (m.opts.log && strcmp(m.opts.log, "stderr"))) {
+		keep_stderr = choose_log(&m.opts, logwhat, sizeof(logwhat));
+		fprintf(stderr, "efs-fuse: mounted %s on %s (log: %s)\n", m.opts.source,
+			m.opts.mountpoint, logwhat);
+		if (!strcmp(logwhat, "syslog"))
+			efs_log_to_syslog("efs-fuse");
+	}
 	efs_log(EFS_LOG_NOTICE, "mounted %s on %s", m.opts.source, m.opts.mountpoint);
 	if (!m.opts.foreground) {
 		tell_parent(&m, 0);
-		detach_stdio();
-		efs_log_to_syslog("efs-fuse");
+		detach_stdio(keep_stderr);
 	}
 	rc = efs_fuse_loop(m.fuse);
 	efs_log(EFS_LOG_NOTICE, "unmounting %s", m.opts.mountpoint);

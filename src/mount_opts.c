@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,13 +140,20 @@ static bool is_fs_id(const char *s, size_t n)
 	return true;
 }
 
-/* "fs-" followed only by hex digits of any case: meant as an id. */
+/*
+ * Meant as an id but not one: "fs-" in any case followed by hex digits of
+ * any case and length, or by 8 or 17 letters and digits (fs-1234567g).
+ */
 static bool looks_like_fs_id(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = strlen(s), rest = n > 3 ? n - 3 : 0;
+	const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-	return n > 3 && strncmp(s, "fs-", 3) == 0 &&
-	       strspn(s + 3, "0123456789abcdefABCDEF") == n - 3;
+	if (rest == 0 || strncasecmp(s, "fs-", 3) != 0)
+		return false;
+	if (strspn(s + 3, "0123456789abcdefABCDEF") == rest)
+		return true;
+	return (rest == 8 || rest == 17) && strspn(s + 3, alnum) == rest;
 }
 
 static bool is_hostname(const char *s)
@@ -165,8 +173,38 @@ struct opt_def {
 	const char *name; /* a trailing '*' matches any suffix (x-*), value or not */
 	enum arg_kind arg;
 	int (*fn)(struct parse *p, const struct opt_def *d, const char *val);
-	int flag; /* handler-specific */
+	int flag;	  /* handler-specific */
+	const char *note; /* opt_note: the one-line notice for the user */
 };
+
+static void note(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Append one line to o->notes (silently truncated: notes are advice). */
+static void note(struct parse *p, const char *fmt, ...)
+{
+	char *buf = p->o->notes;
+	size_t used = strlen(buf);
+	va_list ap;
+	int n;
+
+	if (used + 2 >= sizeof(p->o->notes))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + used, sizeof(p->o->notes) - used - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	used = strlen(buf);
+	buf[used] = '\n';
+	buf[used + 1] = '\0';
+}
+
+/* Accepted for efs-utils fstab lines; d->note says what it means here. */
+static int opt_note(struct parse *p, const struct opt_def *d, const char *val)
+{
+	note(p, "%s: %s", d->name, d->note);
+	return 0;
+}
 
 static int opt_ignore(struct parse *p, const struct opt_def *d, const char *val)
 {
@@ -474,6 +512,153 @@ static int opt_cafile(struct parse *p, const struct opt_def *d, const char *val)
 	return set_str(p, &p->o->cafile, val);
 }
 
+static int opt_netns(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!*val)
+		return fail(p, "bad value for netns: '' (expected a path such as /run/netns/NAME)");
+	if (access(val, R_OK))
+		return fail(p, "cannot open netns '%s': %s", val, strerror(errno));
+	return set_str(p, &p->o->netns, val);
+}
+
+static int opt_tlsport(struct parse *p, const struct opt_def *d, const char *val)
+{
+	int rc = parse_uint_range(p, "tlsport", val, 1, 65535, "a TCP port, 1..65535",
+				  &p->o->tlsport);
+
+	if (!rc)
+		note(p, "tlsport: ignored: efs-fuse speaks TLS itself (-o tls), there is no local "
+			"stunnel port");
+	return rc;
+}
+
+static int opt_verify(struct parse *p, const struct opt_def *d, const char *val)
+{
+	unsigned int v;
+	int rc = parse_uint_range(p, "verify", val, 0, 3, "a stunnel verify level, 0..3", &v);
+
+	if (!rc)
+		note(p, "verify: ignored: with tls the server certificate and host name are always "
+			"checked (cafile=PATH picks the CA)");
+	return rc;
+}
+
+static int opt_crossaccount(struct parse *p, const struct opt_def *d, const char *val)
+{
+	p->o->crossaccount = true;
+	return 0;
+}
+
+static int opt_iam_input(struct parse *p, const struct opt_def *d, const char *val)
+{
+	char **dst = d->flag == 0   ? &p->o->awscredsuri
+		     : d->flag == 1 ? &p->o->rolearn
+				    : &p->o->jwtpath;
+
+	if (!*val)
+		return fail(p, "bad value for %s: '' (expected a value)", d->name);
+	note(p, "%s: recorded for IAM authorization, which efs-fuse does not support yet", d->name);
+	return set_str(p, dst, val);
+}
+
+static int opt_nconnect(struct parse *p, const struct opt_def *d, const char *val)
+{
+	int rc = parse_uint_range(p, "nconnect", val, 1, 16, "a number of connections, 1..16",
+				  &p->o->nconnect);
+
+	if (!rc && p->o->nconnect > 1)
+		note(p, "nconnect: efs-fuse uses one TCP connection per mount; nconnect=%u ignored",
+		     p->o->nconnect);
+	return rc;
+}
+
+static int opt_sync(struct parse *p, const struct opt_def *d, const char *val)
+{
+	p->o->sync = d->flag != 0;
+	return 0;
+}
+
+static int opt_log(struct parse *p, const struct opt_def *d, const char *val)
+{
+	char cwd[PATH_MAX], path[PATH_MAX + 256];
+
+	if (!*val)
+		return fail(p, "bad value for log: '' (expected syslog, stderr or a file path)");
+	if (!strcmp(val, "syslog") || !strcmp(val, "stderr") || val[0] == '/')
+		return set_str(p, &p->o->log, val);
+	/* a relative file: the daemon changes to / after detaching */
+	if (!getcwd(cwd, sizeof(cwd)))
+		return fail(p, "log=%s: give an absolute path", val);
+	snprintf(path, sizeof(path), "%s/%s", cwd, val);
+	return set_str(p, &p->o->log, path);
+}
+
+static int opt_loglevel(struct parse *p, const struct opt_def *d, const char *val)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {{"err", 3},    {"error", 3}, {"warn", 4}, {"warning", 4},
+		      {"notice", 5}, {"info", 6},  {"debug", 7}};
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (!strcmp(val, levels[i].name)) {
+			p->o->loglevel = levels[i].level;
+			return 0;
+		}
+	return fail(p, "bad value for loglevel: '%s' (expected err, warn, notice, info or debug)",
+		    val);
+}
+
+static int opt_id(struct parse *p, const struct opt_def *d, const char *val)
+{
+	uint64_t v;
+
+	if (parse_u64(val, &v) || v > 4294967294u)
+		return fail(p, "bad value for %s: '%s' (expected a numeric %s, 0..4294967294)",
+			    d->name, val, d->flag ? "group id" : "user id");
+	if (d->flag)
+		p->o->gid = (long)v;
+	else
+		p->o->uid = (long)v;
+	return 0;
+}
+
+static int opt_userns_root(struct parse *p, const struct opt_def *d, const char *val)
+{
+	if (!strcmp(val, "allow"))
+		p->o->userns_root = true;
+	else if (!strcmp(val, "refuse"))
+		p->o->userns_root = false;
+	else
+		return fail(p, "bad value for userns_root: '%s' (expected allow or refuse)", val);
+	return 0;
+}
+
+/* libfuse's own options: handed to the FUSE session as written. */
+static int opt_fuse_pass(struct parse *p, const struct opt_def *d, const char *val)
+{
+	char *cur = p->o->fuse_opts;
+	size_t n = (cur ? strlen(cur) + 1 : 0) + strlen(d->name) + 1;
+	char *s;
+
+	if (cur && strstr(cur, d->name))
+		return 0;
+	s = malloc(n);
+	if (!s)
+		return fail(p, "out of memory");
+	snprintf(s, n, "%s%s%s", cur ? cur : "", cur ? "," : "", d->name);
+	free(cur);
+	p->o->fuse_opts = s;
+	return 0;
+}
+
+static int opt_max_idle_threads(struct parse *p, const struct opt_def *d, const char *val)
+{
+	return parse_uint_range(p, "max_idle_threads", val, 1, MOUNT_OPTS_MAX_MAX_THREADS,
+				"a number of threads, 1..64", &p->o->max_idle_threads);
+}
+
 static const struct opt_def opt_table[] = {
 	/* NFS, nfs(5) */
 	{"port", VAL, opt_port, 0},
@@ -521,7 +706,6 @@ static const struct opt_def opt_table[] = {
 	{"suid", NOVAL, opt_ignore, 0},
 	{"nosuid", NOVAL, opt_ignore, 0},
 	{"exec", NOVAL, opt_ignore, 0},
-	{"noexec", NOVAL, opt_ignore, 0},
 	{"atime", NOVAL, opt_ignore, 0},
 	{"noatime", NOVAL, opt_ignore, 0},
 	{"relatime", NOVAL, opt_ignore, 0},
@@ -544,6 +728,26 @@ static const struct opt_def opt_table[] = {
 	{"cafile", VAL, opt_cafile, 0},
 	{"iam", NOVAL, opt_unsupported, 0},
 	{"accesspoint", VAL, opt_unsupported, 0},
+	/* efs-utils (mount.efs) options */
+	{"netns", VAL, opt_netns, 0},
+	{"tlsport", VAL, opt_tlsport, 0},
+	{"verify", VAL, opt_verify, 0},
+	{"ocsp", NOVAL, opt_note, 0, "ignored: efs-fuse does not query OCSP responders"},
+	{"noocsp", NOVAL, opt_ignore, 0},
+	{"stunnel", NOVAL, opt_note, 0, "ignored: efs-fuse speaks TLS itself (-o tls)"},
+	{"crossaccount", NOVAL, opt_crossaccount, 0},
+	{"awscredsuri", VAL, opt_iam_input, 0},
+	{"rolearn", VAL, opt_iam_input, 1},
+	{"jwtpath", VAL, opt_iam_input, 2},
+	{"nconnect", VAL, opt_nconnect, 0},
+	{"sync", NOVAL, opt_sync, 1},
+	{"async", NOVAL, opt_sync, 0},
+	/* operating */
+	{"log", VAL, opt_log, 0},
+	{"loglevel", VAL, opt_loglevel, 0},
+	{"uid", VAL, opt_id, 0},
+	{"gid", VAL, opt_id, 1},
+	{"userns_root", VAL, opt_userns_root, 0},
 	/* FUSE */
 	{"allow_other", NOVAL, opt_flag, ON(F_ALLOW_OTHER)},
 	{"default_permissions", NOVAL, opt_flag, ON(F_DEFAULT_PERMISSIONS)},
@@ -551,7 +755,17 @@ static const struct opt_def opt_table[] = {
 	{"subtype", VAL, opt_fsname, 1},
 	{"debug", NOVAL, opt_debug, 0},
 	{"max_threads", VAL, opt_max_threads, 0},
+	{"max_idle_threads", VAL, opt_max_idle_threads, 0},
+	/* libfuse's own, passed through */
+	{"allow_root", NOVAL, opt_fuse_pass, 0},
+	{"auto_unmount", NOVAL, opt_fuse_pass, 0},
+	{"noexec", NOVAL, opt_fuse_pass, 0},
 };
+
+const char *mount_opts_name(size_t i)
+{
+	return i < sizeof(opt_table) / sizeof(opt_table[0]) ? opt_table[i].name : NULL;
+}
 
 static int parse_one(struct parse *p, const char *opt)
 {
@@ -699,7 +913,7 @@ static int parse_source(struct parse *p, const char *src, unsigned int *port)
 	} else if (!dot && looks_like_fs_id(o->host)) {
 		return fail(p,
 			    "bad SOURCE '%s': a file system id is fs- and 8 or 17 lowercase hex "
-			    "digits",
+			    "digits, e.g. fs-12345678",
 			    src);
 	}
 
@@ -719,6 +933,18 @@ static int check_mountpoint(struct parse *p, const char *mp)
 		if (errno == ENOENT)
 			return fail(p, "mount point %s does not exist: create it with mkdir -p %s",
 				    mp, mp);
+		if (errno == ENOTCONN) {
+			fail(p,
+			     "mount point %s is a stale FUSE mount (its daemon is gone): run "
+			     "fusermount3 -u %s, then mount again",
+			     mp, mp);
+			return -ENOTCONN;
+		}
+		if (errno == EACCES)
+			return fail(p,
+				    "mount point %s: permission denied: you need search access "
+				    "to every directory on its path",
+				    mp);
 		return fail(p, "mount point %s: %s", mp, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -749,6 +975,9 @@ static void set_defaults(struct mount_opts *o)
 	o->cto = true;
 	o->cache_size = MOUNT_OPTS_DEFAULT_CACHE_SIZE;
 	o->max_threads = MOUNT_OPTS_DEFAULT_MAX_THREADS;
+	o->loglevel = -1;
+	o->uid = -1;
+	o->gid = -1;
 }
 
 /* -h / -V anywhere (not as the value of -o, not after "--") win. */
@@ -804,6 +1033,10 @@ static int parse_args(struct parse *p, int argc, char **argv)
 			} else if (!strcmp(a, "-d")) {
 				o->debug = true;
 				o->foreground = true;
+			} else if (!strcmp(a, "-s") || !strcmp(a, "-n") || !strcmp(a, "-v")) {
+				/* mount(8) helper flags: sloppy, no mtab, verbose */
+			} else if (!strcmp(a, "-t") && i + 1 < argc) {
+				i++; /* mount(8) helper: -t TYPE */
 			} else {
 				return fail(p, "unknown option '%s': see " PROG " -h", a);
 			}
@@ -835,6 +1068,13 @@ static int parse_args(struct parse *p, int argc, char **argv)
 	if (rc)
 		return rc;
 
+	if (o->allow_other && o->fuse_opts && strstr(o->fuse_opts, "allow_root"))
+		return fail(p, "allow_other and allow_root exclude each other: give one");
+	if ((o->uid >= 0) != (o->gid >= 0))
+		return fail(p, "uid= and gid= go together: give both, e.g. -o uid=1000,gid=1000");
+	if (o->crossaccount && !(o->az && strchr(o->az, '-') && strstr(o->az, "-az")))
+		note(p, "crossaccount: give the availability zone id with -o az=ZONE-ID (e.g. "
+			"use1-az1) so the ZONE-ID.fs-ID name is used");
 	if (o->noac)
 		o->acregmin = o->acregmax = o->acdirmin = o->acdirmax = 0;
 	if (o->acregmin > o->acregmax)
@@ -865,10 +1105,11 @@ int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, siz
 
 void mount_opts_free(struct mount_opts *o)
 {
-	char **strs[] = {&o->source,	 &o->host,   &o->fs_id,	    &o->export_path,
-			 &o->mountpoint, &o->fsname, &o->subtype,   &o->mounttargetip,
-			 &o->region,	 &o->az,     &o->dnsserver, &o->awsprofile,
-			 &o->cafile};
+	char **strs[] = {&o->source,	 &o->host,   &o->fs_id,	      &o->export_path,
+			 &o->mountpoint, &o->fsname, &o->subtype,     &o->mounttargetip,
+			 &o->region,	 &o->az,     &o->dnsserver,   &o->awsprofile,
+			 &o->cafile,	 &o->netns,  &o->awscredsuri, &o->rolearn,
+			 &o->jwtpath,	 &o->log,    &o->fuse_opts};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -882,6 +1123,7 @@ void mount_opts_usage(FILE *f, const char *prog)
 		prog = PROG;
 	fprintf(f,
 		"usage: %s SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-h] [-V]\n"
+		"       %s stats MOUNTPOINT [INTERVAL] [--json]\n"
 		"\n"
 		"Mount an Amazon EFS file system or any NFSv4.1 export through FUSE.\n"
 		"\n"
@@ -891,27 +1133,32 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"    HOST[:/path]  HOST:PORT:/path  [IPv6]:/path  [IPv6]:PORT:/path\n"
 		"\n"
 		"Options:\n"
-		"    -f                  stay in the foreground\n"
+		"    -f                  stay in the foreground (log to stderr)\n"
 		"    -d                  debug: wire tracing, implies -f (also -o debug)\n"
 		"    -h, --help          print this help and exit\n"
 		"    -V, --version       print the version and exit\n"
+		"    -s, -n, -v          mount(8) helper flags, ignored\n"
 		"    -o opt[,opt...]     mount options (repeatable):\n"
 		"\n"
 		"  NFS (nfs(5) meanings):\n"
 		"    port=N              server port (2049)\n"
 		"    nfsvers=4.1, vers=4.1, minorversion=1   only NFSv4.1 is spoken\n"
 		"    rsize=N, wsize=N    I/O size, 4096..1048576 (1048576)\n"
-		"    timeo=N             RPC timeout in tenths of a second (600)\n"
+		"    timeo=N             RPC timeout in tenths of a second (600); also\n"
+		"                        bounds connecting\n"
 		"    retrans=N           retries before soft fails (2)\n"
 		"    hard | soft | softerr  retry forever (default; still killable), or fail\n"
 		"                        after timeo x (retrans+1) with EIO (softerr: ETIMEDOUT)\n"
 		"    ro | rw             read-only or read-write (rw)\n"
+		"    sync | async        every write goes to the server at once, or is\n"
+		"                        cached until fsync/close (async)\n"
 		"    sec=sys, proto=tcp  the only values supported\n"
 		"    ac | noac           attribute caching on (default) or off\n"
 		"    actimeo=S           set acregmin, acregmax, acdirmin, acdirmax\n"
 		"    acregmin=S acregmax=S acdirmin=S acdirmax=S   (3 60 30 60 seconds)\n"
 		"    lookupcache=all|positive|none   (all)\n"
 		"    cto | nocto         close-to-open consistency (cto)\n"
+		"    nconnect=N          accepted; one connection is used\n"
 		"    noresvport, resvport, intr, nointr, sharecache, nosharecache: ignored\n"
 		"\n"
 		"  Caching:\n"
@@ -920,24 +1167,43 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"\n"
 		"  Reaching the mount target:\n"
 		"    mounttargetip=IP    connect to this address, skip DNS\n"
-		"    region=R, az=AZ     AWS region and availability zone\n"
+		"    region=R, az=AZ     AWS region and availability zone (name or id)\n"
 		"    dnsserver=IP[:PORT] DNS server for the mount target name\n"
 		"    awsprofile=NAME     AWS profile for the EFS API\n"
 		"    tls | notls         encrypt with TLS (notls)\n"
 		"    cafile=PATH         CA bundle for tls\n"
+		"    netns=PATH          enter this network namespace before connecting\n"
 		"    iam, accesspoint=ID not supported yet\n"
+		"\n"
+		"  efs-utils (mount.efs) options, accepted with a one-line note:\n"
+		"    tlsport=N, verify=N, ocsp, noocsp, stunnel   no effect: TLS is built in\n"
+		"    crossaccount        use with az=ZONE-ID (the ZONE-ID.fs-ID name)\n"
+		"    awscredsuri=URI, rolearn=ARN, jwtpath=PATH   recorded for IAM\n"
+		"\n"
+		"  Identity and logs:\n"
+		"    uid=N, gid=N        send this identity for every caller (AUTH_SYS)\n"
+		"    userns_root=allow|refuse   send uid 0 from inside a user namespace\n"
+		"                        (refuse)\n"
+		"    log=syslog|stderr|FILE   where the detached daemon logs (syslog if\n"
+		"                        /dev/log exists, else a file in the state dir)\n"
+		"    loglevel=err|warn|notice|info|debug   (notice)\n"
 		"\n"
 		"  FUSE:\n"
 		"    allow_other         let other users access the mount\n"
+		"    allow_root          let root access the mount too (libfuse)\n"
+		"    auto_unmount        unmount when the daemon dies (libfuse)\n"
+		"    noexec              no program execution from the mount (libfuse)\n"
 		"    default_permissions let the kernel check mode bits\n"
 		"    fsname=NAME, subtype=NAME   names shown in /proc/mounts\n"
 		"    max_threads=N       FUSE worker threads, 1..64 (16)\n"
+		"    max_idle_threads=N  idle worker threads kept (libfuse default)\n"
 		"    debug               same as -d\n"
 		"\n"
 		"  Accepted and ignored (fstab): _netdev nofail auto noauto user users nouser\n"
-		"    defaults dev nodev suid nosuid exec noexec atime noatime relatime diratime\n"
+		"    defaults dev nodev suid nosuid exec atime noatime relatime diratime\n"
 		"    nodiratime user=NAME x-* (x-systemd.*) comment=\n"
 		"\n"
-		"Unmount with: fusermount3 -u MOUNTPOINT.  See %s(1).\n",
-		prog, PROG);
+		"Exit status: 0 mounted, 1 bad usage, 32 mount failure.\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT.  See %s(8).\n",
+		prog, prog, PROG);
 }

@@ -18,7 +18,8 @@
  *    before efs_fs_free().
  *  - Errors: 0/-errno, with a one-line message in err.
  *  - Every request carries the caller's uid, gid and up to 16 groups
- *    (AUTH_SYS) to the server.  Failures are logged once here, at debug
+ *    (AUTH_SYS) to the server, or, with cfg uid/gid >= 0, that fixed
+ *    identity and no groups.  Failures are logged once here, at debug
  *    level for the expected ones (ENOENT, EEXIST, ...).
  */
 #ifndef EFS_FUSE_H
@@ -32,7 +33,10 @@ struct efs_fs;
 struct efs_fuse_cfg {
 	const char *fsname, *subtype;
 	bool allow_other, default_permissions, ro, debug;
-	unsigned max_threads; /* 0: libfuse default */
+	unsigned max_threads;	   /* 0: libfuse default */
+	unsigned max_idle_threads; /* 0: libfuse default */
+	const char *extra_opts;	   /* libfuse options passed through ("a,b"), or NULL */
+	long uid, gid;		   /* >= 0: the identity sent for every caller */
 	/*
 	 * Optional: called once, from a watcher thread, as soon as the session
 	 * ends (unmount, SIGTERM) while requests may still be in progress, so

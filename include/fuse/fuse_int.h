@@ -15,7 +15,9 @@ struct efs_fuse {
 	struct efs_fs *fs;
 	struct fuse_session *se;
 	bool mounted, handlers;
-	unsigned max_threads;
+	unsigned max_threads, max_idle_threads;
+	/* -o uid=,gid=: sent (no groups) for every caller when fixed_uid >= 0 */
+	long fixed_uid, fixed_gid;
 	void (*on_stop)(void *arg);
 	void *on_stop_arg;
 	/* the stop watcher (fuse_session.c) */
@@ -24,7 +26,7 @@ struct efs_fuse {
 	bool loop_done, stopped;
 };
 
-/* The low-level operations (fuse_ops.c); userdata is the struct efs_fs. */
+/* The low-level operations (fuse_ops.c); userdata is the struct efs_fuse. */
 extern const struct fuse_lowlevel_ops efs_fuse_ops;
 
 /* AUTH_SYS credential of the process behind req (uid, gid, first 16 groups). */

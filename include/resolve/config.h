@@ -3,9 +3,12 @@
  * settings combine with the command line and the environment.
  *
  * Files (later overrides earlier, key by key):
+ *   /etc/amazon/efs/efs-utils.conf           (efs-utils' own, read as is)
  *   /etc/efs-fuse/efs-fuse.conf
  *   $XDG_CONFIG_HOME/efs-fuse/efs-fuse.conf  (else ~/.config/efs-fuse/efs-fuse.conf)
  * or, when EFS_FUSE_CONFIG is set, that one file only (it must exist).
+ * A per-user file that cannot be read (EACCES: mount(8) runs a `user` fstab
+ * mount with HOME=/root) is skipped with an info message, not an error.
  *
  * Sections: [mount] for everything, [mount.REGION] for one region.
  * Precedence, per key:
@@ -19,8 +22,11 @@
  *
  * Contract
  *  - 0 or -errno; on error err holds one line naming FILE:LINE and the fix.
- *  - Unknown keys in [mount] / [mount.*] are errors (typos must not pass
- *    silently); other sections are ignored (they belong to other modules).
+ *  - Unknown keys in [mount] / [mount.*] are a warning (efs_log WARN, naming
+ *    FILE:LINE), not an error, so an efs-utils.conf works as is; efs-utils
+ *    keys without meaning here (stunnel_*, port_range_*, ...) are silent.
+ *    Other sections are ignored (they belong to other modules).  Bad values
+ *    of known keys are errors.
  *  - struct resolve_config is plain data, owned by the caller; no globals.
  */
 #ifndef EFS_RESOLVE_CONFIG_H
@@ -37,6 +43,7 @@
 #define RESOLVE_DEFAULT_EFS_API		"https://elasticfilesystem.{region}.{dns_name_suffix}"
 #define RESOLVE_DEFAULT_DNS_TIMEOUT_MS	5000u
 #define RESOLVE_SYSTEM_CONFIG		"/etc/efs-fuse/efs-fuse.conf"
+#define RESOLVE_EFS_UTILS_CONFIG	"/etc/amazon/efs/efs-utils.conf"
 
 /* What the command line says; NULL means "not given". */
 struct resolve_cmdline {
@@ -65,7 +72,8 @@ struct resolve_config {
 	unsigned int dns_timeout_ms;
 	char dnsserver[128]; /* "" = the system resolver */
 	enum resolve_source dnsserver_from;
-	char files[160]; /* the files read, for messages ("" = none) */
+	char cafile[256]; /* cafile / stunnel_cafile; "" = none */
+	char files[160];  /* the files read, for messages ("" = none) */
 };
 
 /*
@@ -92,6 +100,15 @@ int resolve_config_apply_region(struct resolve_config *cfg, const struct ini *in
 /* Both steps: read the files and build.  Allocates the ini internally. */
 int resolve_config_load(struct resolve_config *cfg, const struct resolve_cmdline *cl, char *err,
 			size_t errlen);
+
+/*
+ * Only the CA bundle (cafile, else efs-utils' stunnel_cafile) for region
+ * (NULL: [mount] only) into buf ("" when none), without re-checking keys.
+ */
+int resolve_config_cafile(const char *region, char *buf, size_t len);
+
+/* The i-th key [mount] knows, NULL past the end (for the docs test). */
+const char *resolve_config_key_name(size_t i);
 
 /* "command line", "environment", ... for messages. */
 const char *resolve_source_name(enum resolve_source s);

@@ -2,8 +2,9 @@
  * fuse_cred.c - the caller's AUTH_SYS credential (RFC 5531 appendix A) for
  * a FUSE request: uid and gid from the request, supplementary groups from
  * fuse_req_getgroups() (at most RPC_AUTH_SYS_MAX_GROUPS; the first ones),
- * and the request's interrupt test (so a caller killed by a signal is
- * answered at once; the RPC may finish in the background).
+ * or the fixed identity of -o uid=,gid= (fuse_int.h), and the request's
+ * interrupt test (so a caller killed by a signal is answered at once; the
+ * RPC may finish in the background).
  */
 #include "config.h"
 #include <string.h>
@@ -22,11 +23,18 @@ void efs_fuse_cred(fuse_req_t req, struct rpc_cred *cr)
 	gid_t groups[RPC_AUTH_SYS_MAX_GROUPS];
 	int n, i;
 
+	const struct efs_fuse *f = fuse_req_userdata(req);
+
 	memset(cr, 0, sizeof(*cr));
-	cr->uid = ctx->uid;
-	cr->gid = ctx->gid;
 	cr->cancelled = req_interrupted;
 	cr->cancel_arg = req;
+	if (f->fixed_uid >= 0 && f->fixed_gid >= 0) {
+		cr->uid = (uint32_t)f->fixed_uid;
+		cr->gid = (uint32_t)f->fixed_gid;
+		return;
+	}
+	cr->uid = ctx->uid;
+	cr->gid = ctx->gid;
 	n = fuse_req_getgroups(req, RPC_AUTH_SYS_MAX_GROUPS, groups);
 	if (n <= 0)
 		return;

@@ -16,7 +16,7 @@
 
 static struct efs_fs *req_fs(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
+	return ((struct efs_fuse *)fuse_req_userdata(req))->fs;
 }
 
 static bool expected_errno(int e)
@@ -84,7 +84,7 @@ static void reply_entry(fuse_req_t req, const char *op, fuse_ino_t parent, const
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct efs_fs *fs = userdata;
+	struct efs_fs *fs = ((struct efs_fuse *)userdata)->fs;
 	unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
 			FUSE_CAP_ASYNC_READ | FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_PARALLEL_DIROPS;
 

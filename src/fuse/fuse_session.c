@@ -5,6 +5,7 @@
 #include "config.h"
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -69,6 +70,7 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 	f->on_stop_arg = cfg->on_stop_arg;
 	pthread_mutex_init(&f->stop_lock, NULL);
 	pthread_cond_init(&f->stop_cv, NULL);
+	f->max_idle_threads = cfg->max_idle_threads;
 	snprintf(maxread, sizeof(maxread), "%u", efs_fs_rsize(fs));
 	r |= opt_add(opts, sizeof(opts), "fsname", cfg->fsname ? cfg->fsname : "efs-fuse");
 	r |= opt_add(opts, sizeof(opts), "subtype", cfg->subtype ? cfg->subtype : "efs-fuse");
@@ -79,6 +81,8 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 		r |= opt_add(opts, sizeof(opts), "default_permissions", NULL);
 	if (cfg->ro)
 		r |= opt_add(opts, sizeof(opts), "ro", NULL);
+	if (cfg->extra_opts && *cfg->extra_opts) /* already in fuse_opt syntax */
+		r |= opt_add(opts, sizeof(opts), cfg->extra_opts, NULL);
 	if (r) {
 		snprintf(err, errlen, "mount options too long");
 		free(f);
@@ -91,7 +95,7 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 		argv[argc++] = "-d";
 	argv[argc] = NULL;
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	f->se = fuse_session_new(&args, &efs_fuse_ops, sizeof(efs_fuse_ops), fs);
+	f->se = fuse_session_new(&args, &efs_fuse_ops, sizeof(efs_fuse_ops), f);
 	fuse_opt_free_args(&args);
 	if (!f->se) {
 		snprintf(err, errlen, "cannot create the FUSE session (options: %s)", opts);
@@ -99,7 +103,46 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 		return NULL;
 	}
 	efs_fs_set_inval(fs, inval_inode, f);
+	f->fixed_uid = cfg->uid;
+	f->fixed_gid = cfg->gid;
 	return f;
+}
+
+/* Bit 21 (CAP_SYS_ADMIN) of CapEff in /proc/self/status. */
+static bool have_cap_sys_admin(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	FILE *st = fopen("/proc/self/status", "re");
+
+	if (!st)
+		return true; /* cannot tell: do not blame capabilities */
+	while (fgets(line, sizeof(line), st))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			found = true;
+	fclose(st);
+	return !found || (eff & (1ull << 21)) != 0;
+}
+
+/* The one-line hint after fuse_session_mount() failed (libfuse said why above). */
+static void mount_failure_hint(const char *mountpoint, char *err, size_t errlen)
+{
+	if (geteuid() == 0 && !have_cap_sys_admin())
+		snprintf(err, errlen,
+			 "cannot mount on %s: no CAP_SYS_ADMIN (a container?): run it with "
+			 "--cap-add SYS_ADMIN --device /dev/fuse, or mount as a non-root user "
+			 "through fusermount3",
+			 mountpoint);
+	else if (geteuid() != 0)
+		snprintf(
+			err, errlen,
+			"cannot mount on %s: fusermount3 refused (its reason is above); it must be "
+			"setuid root: ls -l $(command -v fusermount3)",
+			mountpoint);
+	else
+		snprintf(err, errlen, "cannot mount on %s: the kernel refused (see above)",
+			 mountpoint);
 }
 
 /*
@@ -152,9 +195,7 @@ int efs_fuse_mount(struct efs_fuse *f, const char *mountpoint, char *err, size_t
 	}
 	f->handlers = true;
 	if (fuse_session_mount(f->se, mountpoint) != 0) {
-		snprintf(err, errlen,
-			 "cannot mount on %s (is /dev/fuse accessible and fusermount3 installed?)",
-			 mountpoint);
+		mount_failure_hint(mountpoint, err, errlen);
 		return -EIO;
 	}
 	f->mounted = true;
@@ -221,6 +262,8 @@ int efs_fuse_loop(struct efs_fuse *f)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	watching = pthread_create(&w, NULL, stop_watcher, f) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (f->max_idle_threads > 0)
+		fuse_loop_cfg_set_idle_threads(lc, f->max_idle_threads);
 	r = fuse_session_loop_mt(f->se, lc);
 	fuse_loop_cfg_destroy(lc);
 	pthread_mutex_lock(&f->stop_lock);

@@ -1,6 +1,8 @@
 /* config.c - efs-fuse.conf and its precedence; see include/resolve/config.h. */
 #include "resolve/config.h"
 
+#include "util/log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,8 +15,48 @@ static const char *const known_keys[] = {
 	"dns_name_suffix",  "fall_back_to_mount_target_ip_address_enabled",
 	"imds_enabled",	    "imds_endpoint",
 	"efs_api_endpoint", "dns_timeout_ms",
-	"dnsserver",
+	"dnsserver",	    "cafile",
+	"stunnel_cafile", /* efs-utils' name for cafile */
 };
+
+/*
+ * efs-utils.conf keys that have no effect here (stunnel, the watchdog, the
+ * kernel client): accepted silently so an efs-utils.conf works as is.
+ */
+static const char *const efs_utils_keys[] = {
+	"stunnel_debug_enabled",
+	"stunnel_logs_file",
+	"stunnel_check_cert_hostname",
+	"stunnel_check_cert_validity",
+	"port_range_lower_bound",
+	"port_range_upper_bound",
+	"optimize_readahead",
+	"disable_fetch_ec2_metadata_token",
+	"retry_nfs_mount_command",
+	"retry_nfs_mount_command_count",
+	"retry_nfs_mount_command_timeout_sec",
+	"logging_level",
+	"logging_max_bytes",
+	"logging_file_count",
+	"state_file_dir_mode",
+	"fips_mode_enabled",
+	"proxy",
+	"enable_proxy",
+	"mount_target_ip",
+};
+
+static bool in_list(const char *key, const char *const *list, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcasecmp(key, list[k]) == 0)
+			return true;
+	return false;
+}
+
+const char *resolve_config_key_name(size_t i)
+{
+	return i < sizeof(known_keys) / sizeof(known_keys[0]) ? known_keys[i] : NULL;
+}
 
 const char *resolve_source_name(enum resolve_source s)
 {
@@ -56,8 +98,9 @@ static int check_keys(const struct ini *ini, char *err, size_t errlen)
 {
 	char where[300];
 	unsigned int i;
-	size_t k;
 
+	(void)err;
+	(void)errlen;
 	for (i = 0; i < ini->n; i++) {
 		const struct ini_entry *e = &ini->entries[i];
 		bool known = false;
@@ -74,15 +117,17 @@ static int check_keys(const struct ini *ini, char *err, size_t errlen)
 		}
 		if (e->key[0] == '\0')
 			continue; /* section marker */
-		for (k = 0; k < sizeof(known_keys) / sizeof(known_keys[0]); k++)
-			if (strcasecmp(e->key, known_keys[k]) == 0)
-				known = true;
+		known = in_list(e->key, known_keys, sizeof(known_keys) / sizeof(known_keys[0]));
 		ini_where(ini, e, where, sizeof(where));
+		if (!known && in_list(e->key, efs_utils_keys,
+				      sizeof(efs_utils_keys) / sizeof(efs_utils_keys[0])))
+			continue;
 		if (!known) {
-			snprintf(err, errlen,
-				 "%s: unknown setting \"%s\" in [%s]: see efs-fuse.conf(5)", where,
-				 e->key, e->section);
-			return -EINVAL;
+			/* a warning, not an error: an efs-utils.conf must work as is */
+			efs_log(EFS_LOG_WARN,
+				"%s: unknown setting \"%s\" in [%s] ignored: see efs-fuse.conf(5)",
+				where, e->key, e->section);
+			continue;
 		}
 		if (strcasecmp(e->key, "region") == 0 && strcmp(e->section, "mount") != 0) {
 			snprintf(err, errlen, "%s: \"region\" belongs in [mount], not in [%s]",
@@ -261,6 +306,16 @@ static int build_keys(struct resolve_config *cfg, const struct ini *ini,
 			return rc;
 		cfg->dnsserver_from = from;
 	}
+	/* cafile (efs-utils: stunnel_cafile) */
+	cfg->cafile[0] = '\0';
+	v = lookup(ini, cfg->region, "cafile", &from, &e);
+	if (!v)
+		v = lookup(ini, cfg->region, "stunnel_cafile", &from, &e);
+	if (v) {
+		rc = set_str(cfg->cafile, sizeof(cfg->cafile), v, "cafile", WHERE(), err, errlen);
+		if (rc)
+			return rc;
+	}
 #undef WHERE
 	return 0;
 }
@@ -362,11 +417,21 @@ int resolve_config_read_files(struct ini *ini, char *err, size_t errlen)
 
 	if (explicit_file && *explicit_file)
 		return ini_load_file(ini, explicit_file, true, err, errlen);
+	/* efs-utils' file first, so ours override it key by key */
+	rc = ini_load_file(ini, RESOLVE_EFS_UTILS_CONFIG, false, err, errlen);
+	if (rc && rc != -ENOENT)
+		return rc;
 	rc = ini_load_file(ini, RESOLVE_SYSTEM_CONFIG, false, err, errlen);
 	if (rc && rc != -ENOENT)
 		return rc;
 	if (user_config_path(path, sizeof(path)) == 0) {
 		rc = ini_load_file(ini, path, false, err, errlen);
+		if (rc == -EACCES || rc == -ENOTDIR || rc == -EPERM) {
+			/* e.g. mount(8) running us as a user with HOME=/root */
+			efs_log(EFS_LOG_INFO, "%s; skipping the per-user configuration", err);
+			err[0] = '\0';
+			rc = 0;
+		}
 		if (rc && rc != -ENOENT)
 			return rc;
 	}
@@ -387,6 +452,31 @@ int resolve_config_load(struct resolve_config *cfg, const struct resolve_cmdline
 	rc = resolve_config_read_files(ini, err, errlen);
 	if (!rc)
 		rc = resolve_config_build(cfg, ini, cl, err, errlen);
+	free(ini);
+	return rc;
+}
+
+int resolve_config_cafile(const char *region, char *buf, size_t len)
+{
+	struct ini *ini = malloc(sizeof(*ini));
+	const struct ini_entry *e;
+	enum resolve_source from;
+	char err[512];
+	const char *v;
+	int rc;
+
+	buf[0] = '\0';
+	if (!ini)
+		return -ENOMEM;
+	ini_init(ini);
+	rc = resolve_config_read_files(ini, err, sizeof(err));
+	if (!rc) {
+		v = lookup(ini, region, "cafile", &from, &e);
+		if (!v)
+			v = lookup(ini, region, "stunnel_cafile", &from, &e);
+		if (v && strlen(v) < len)
+			memcpy(buf, v, strlen(v) + 1);
+	}
 	free(ini);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "mount_opts.h"
@@ -251,6 +252,21 @@ static void test_source_bad(void **state)
 	bad_source("srv:2049:x", "expected HOST:PORT:/path");
 	bad_source("fs-1234", "8 or 17 lowercase hex");
 	bad_source("fs-ABCDEF12", "8 or 17 lowercase hex");
+	/* ids meant but mistyped are not taken for host names */
+	bad_source("FS-12345678", "a file system id is fs- and 8 or 17 lowercase hex digits, "
+				  "e.g. fs-12345678");
+	bad_source("fs-1234567g", "e.g. fs-12345678");
+	bad_source("Fs-0123456789abcdef0:/x", "8 or 17 lowercase hex");
+	bad_source("fs-0123456789abcdefz", "8 or 17 lowercase hex");
+	{
+		/* but ordinary host names starting with fs- still work */
+		struct mount_opts o;
+
+		assert_int_equal(run(&o, "fs-nas:/x", "MNT", NULL), 0);
+		assert_string_equal(o.host, "fs-nas");
+		assert_null(o.fs_id);
+		mount_opts_free(&o);
+	}
 	bad_source("bad host:/x", "not a host name");
 }
 
@@ -391,11 +407,11 @@ static int run_captured(char *out, size_t outlen, const char *a1, const char *a2
 	return rc;
 }
 
-static char help[8192];
+static char help[16384];
 
 static void test_help_version(void **state)
 {
-	char out[8192];
+	char out[16384];
 
 	assert_int_equal(run_captured(out, sizeof(out), "-V", NULL, NULL), 1);
 	assert_string_equal(out, "efs-fuse " PACKAGE_VERSION "\n");
@@ -417,7 +433,7 @@ static void test_help_version(void **state)
 
 	/* mount_opts_usage() writes the same text to any stream */
 	{
-		char buf[8192];
+		char buf[16384];
 		FILE *f = fmemopen(buf, sizeof(buf), "w");
 
 		assert_non_null(f);
@@ -757,7 +773,119 @@ static void test_aws_tls(void **state)
 	bad_opts("iam", "iam is not supported by efs-fuse yet");
 	bad_opts("accesspoint=fsap-0123456789abcdef0",
 		 "accesspoint is not supported by efs-fuse yet");
-	bad_opts("tlsport=20049", "unknown option 'tlsport': see efs-fuse -h");
+	bad_opts("tlsport=0", "bad value for tlsport: '0' (expected a TCP port, 1..65535)");
+}
+
+/* ---- efs-utils (mount.efs) options ------------------------------------------ */
+
+static bool has_note(const struct mount_opts *o, const char *want)
+{
+	return strstr(o->notes, want) != NULL;
+}
+
+static void test_efs_utils(void **state)
+{
+	struct mount_opts o;
+
+	/* every efs-utils option name is accepted */
+	assert_int_equal(
+		run(&o, "fs-12345678", "MNT", "-o",
+		    "tls,tlsport=20049,verify=2,ocsp,noocsp,stunnel,netns=/proc/self/ns/net,"
+		    "awscredsuri=/v2/credentials/x,rolearn=arn:aws:iam::1:role/r,"
+		    "jwtpath=/var/run/token,crossaccount,az=use1-az1,nconnect=4,sync",
+		    NULL),
+		0);
+	assert_int_equal(o.tlsport, 20049);
+	assert_string_equal(o.netns, "/proc/self/ns/net");
+	assert_string_equal(o.awscredsuri, "/v2/credentials/x");
+	assert_string_equal(o.rolearn, "arn:aws:iam::1:role/r");
+	assert_string_equal(o.jwtpath, "/var/run/token");
+	assert_true(o.crossaccount);
+	assert_int_equal(o.nconnect, 4);
+	assert_true(o.sync);
+	/* one line for each option that has no effect here */
+	assert_true(has_note(&o, "tlsport: ignored"));
+	assert_true(has_note(&o, "verify: ignored"));
+	assert_true(has_note(&o, "ocsp: ignored"));
+	assert_true(has_note(&o, "stunnel: ignored"));
+	assert_true(has_note(&o, "awscredsuri: recorded"));
+	assert_true(has_note(&o, "rolearn: recorded"));
+	assert_true(has_note(&o, "jwtpath: recorded"));
+	assert_true(has_note(&o, "nconnect=4 ignored"));
+	assert_false(has_note(&o, "crossaccount")); /* az= is a zone id: it works */
+	assert_false(has_note(&o, "noocsp"));
+	mount_opts_free(&o);
+
+	ok_opts(&o, "crossaccount");
+	assert_true(has_note(&o, "crossaccount: give the availability zone id"));
+	mount_opts_free(&o);
+	ok_opts(&o, "sync,async,nconnect=1");
+	assert_false(o.sync);
+	assert_string_equal(o.notes, "");
+	mount_opts_free(&o);
+
+	bad_opts("netns=/nonexistent/ns", "cannot open netns '/nonexistent/ns'");
+	bad_opts("netns=", "bad value for netns");
+	bad_opts("verify=9", "bad value for verify: '9'");
+	bad_opts("nconnect=0", "bad value for nconnect: '0'");
+	bad_opts("nconnect=17", "bad value for nconnect: '17'");
+	bad_opts("rolearn=", "bad value for rolearn: ''");
+	bad_opts("ocsp=1", "option 'ocsp' takes no value");
+	bad_opts("sync=1", "option 'sync' takes no value");
+}
+
+/* ---- logs and identity -------------------------------------------------------- */
+
+static void test_log_identity(void **state)
+{
+	struct mount_opts o;
+	char cwd[512], want[600];
+
+	ok_opts(&o, "log=/var/log/x.log,loglevel=debug");
+	assert_string_equal(o.log, "/var/log/x.log");
+	assert_int_equal(o.loglevel, 7);
+	mount_opts_free(&o);
+	ok_opts(&o, "log=syslog,loglevel=warn");
+	assert_string_equal(o.log, "syslog");
+	assert_int_equal(o.loglevel, 4);
+	mount_opts_free(&o);
+	ok_opts(&o, "log=stderr,loglevel=err");
+	assert_string_equal(o.log, "stderr");
+	assert_int_equal(o.loglevel, 3);
+	mount_opts_free(&o);
+	/* a relative file is made absolute (the daemon changes to /) */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s/efs.log", cwd);
+	ok_opts(&o, "log=efs.log");
+	assert_string_equal(o.log, want);
+	mount_opts_free(&o);
+	bad_opts("log=", "bad value for log: '' (expected syslog, stderr or a file path)");
+	bad_opts("loglevel=loud", "bad value for loglevel: 'loud'");
+
+	assert_int_equal(run(&o, "srv:/", "MNT", NULL), 0);
+	assert_null(o.log);
+	assert_int_equal(o.loglevel, -1);
+	assert_int_equal(o.uid, -1);
+	assert_int_equal(o.gid, -1);
+	assert_false(o.userns_root);
+	assert_null(o.fuse_opts);
+	mount_opts_free(&o);
+
+	ok_opts(&o, "uid=1000,gid=100,userns_root=allow");
+	assert_int_equal(o.uid, 1000);
+	assert_int_equal(o.gid, 100);
+	assert_true(o.userns_root);
+	mount_opts_free(&o);
+	ok_opts(&o, "uid=0,gid=0,userns_root=refuse");
+	assert_int_equal(o.uid, 0);
+	assert_false(o.userns_root);
+	mount_opts_free(&o);
+	bad_opts("uid=1000", "uid= and gid= go together");
+	bad_opts("gid=1000", "uid= and gid= go together");
+	bad_opts("uid=-1,gid=0", "bad value for uid: '-1' (expected a numeric user id");
+	bad_opts("uid=0,gid=bob", "bad value for gid: 'bob' (expected a numeric group id");
+	bad_opts("uid=4294967295,gid=0", "bad value for uid");
+	bad_opts("userns_root=yes", "bad value for userns_root: 'yes' (expected allow or refuse)");
 }
 
 /* ---- FUSE options -------------------------------------------------------- */
@@ -785,7 +913,19 @@ static void test_fuse_opts(void **state)
 	bad_opts("max_threads=65", "bad value for max_threads: '65'");
 	bad_opts("fsname=", "bad value for fsname: ''");
 	bad_opts("subtype=", "bad value for subtype: ''");
-	bad_opts("allow_root", "unknown option 'allow_root': see efs-fuse -h");
+	/* libfuse's own options pass through, once each */
+	ok_opts(&o, "allow_root,auto_unmount,noexec,auto_unmount,max_idle_threads=4");
+	assert_string_equal(o.fuse_opts, "allow_root,auto_unmount,noexec");
+	assert_int_equal(o.max_idle_threads, 4);
+	mount_opts_free(&o);
+	bad_opts("allow_root,allow_other", "allow_other and allow_root exclude each other");
+	bad_opts("auto_unmount=1", "option 'auto_unmount' takes no value");
+	bad_opts("max_idle_threads=0", "bad value for max_idle_threads: '0'");
+	/* mount(8) calls helpers as: mount.TYPE SPEC DIR [-sfnv] [-o opts] [-t type] */
+	assert_int_equal(
+		run(&o, "srv:/", "MNT", "-s", "-n", "-v", "-o", "rw", "-t", "efs-fuse", NULL), 0);
+	assert_false(o.foreground);
+	mount_opts_free(&o);
 }
 
 static void test_unknown(void **state)
@@ -874,21 +1014,56 @@ static const char *documented[] = {
 	"fusermount3 -u",
 };
 
+/* "x-*" names a prefix: the docs show "x-". */
+static const char *table_name(size_t i, char *buf, size_t len)
+{
+	const char *n = mount_opts_name(i);
+	size_t l;
+
+	if (!n)
+		return NULL;
+	l = strlen(n);
+	snprintf(buf, len, "%.*s", (int)(n[l - 1] == '*' ? l - 1 : l), n);
+	return buf;
+}
+
+/* A whole word: not inside a longer option name (so "ac" needs its own mention). */
+static bool mentions(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+		char before = p == text ? ' ' : p[-1], after = p[n];
+
+		if (!strchr("abcdefghijklmnopqrstuvwxyz_", before) &&
+		    !strchr("abcdefghijklmnopqrstuvwxyz_", after ? after : ' '))
+			return true;
+	}
+	return false;
+}
+
 static void test_help_names_every_option(void **state)
 {
-	char out[8192];
+	char out[16384], name[64];
 
 	assert_int_equal(run_captured(out, sizeof(out), "--help", NULL, NULL), 1);
 	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
 		if (!strstr(out, documented[i]))
 			fail_msg("--help does not mention '%s'", documented[i]);
+	/* the option table itself, entry by entry */
+	for (size_t i = 0; table_name(i, name, sizeof(name)); i++)
+		if (!mentions(out, name))
+			fail_msg("--help does not mention option '%s' of the table", name);
+	assert_non_null(strstr(out, "with EIO (softerr: ETIMEDOUT)"));
+	assert_non_null(strstr(out, "32 mount failure"));
 }
 
 /* The man page source, with troff's "\-" and "\fB"-style fonts removed. */
 static void test_man_names_every_option(void **state)
 {
-	FILE *f = fopen(TOP_SRCDIR "/man/efs-fuse.1", "r");
-	static char page[65536];
+	FILE *f = fopen(TOP_SRCDIR "/man/efs-fuse.8", "r");
+	static char page[131072];
+	char name[64];
 	size_t n, j = 0;
 
 	assert_non_null(f);
@@ -910,9 +1085,16 @@ static void test_man_names_every_option(void **state)
 	page[j] = '\0';
 	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
 		if (!strstr(page, documented[i]))
-			fail_msg("man/efs-fuse.1 does not mention '%s'", documented[i]);
-	assert_non_null(strstr(page, "efs-fuse.conf"));
+			fail_msg("man/efs-fuse.8 does not mention '%s'", documented[i]);
+	for (size_t i = 0; table_name(i, name, sizeof(name)); i++)
+		if (!mentions(page, name))
+			fail_msg("man/efs-fuse.8 does not mention option '%s' of the table", name);
+	assert_non_null(strstr(page, "/etc/efs-fuse/efs-fuse.conf"));
+	assert_null(strstr(page, "/etc/efs-fuse.conf"));
 	assert_non_null(strstr(page, "EXIT STATUS"));
+	assert_non_null(strstr(page, "32"));
+	assert_non_null(strstr(page, "user.efs-fuse.stats"));
+	assert_non_null(strstr(page, "efs-fuse stats"));
 }
 
 int main(void)
@@ -940,6 +1122,8 @@ int main(void)
 		cmocka_unit_test(test_region_az),
 		cmocka_unit_test(test_dnsserver),
 		cmocka_unit_test(test_aws_tls),
+		cmocka_unit_test(test_efs_utils),
+		cmocka_unit_test(test_log_identity),
 		cmocka_unit_test(test_fuse_opts),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_help_names_every_option),

@@ -137,8 +137,14 @@ class EfsMount:
 
     def argv(self):
         a = [self.binary, self.source, self.mountpoint]
-        if self.options:
-            a += ["-o", ",".join(self.options)]
+        opts = list(self.options)
+        # A root daemon logs next to its mount point (m.stderr() reads it), not
+        # to the default log file of a machine without /dev/log.
+        if not self.foreground and not self.user and \
+                not any(o.startswith("log=") for o in opts):
+            opts.append("log=" + self.stderr_path)
+        if opts:
+            a += ["-o", ",".join(opts)]
         if self.foreground:
             a.append("-f")
         if self.debug:
