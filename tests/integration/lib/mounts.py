@@ -119,7 +119,7 @@ class EfsMount:
 
     def __init__(self, binary, source, mountpoint, options=(), user=None,
                  foreground=False, debug=False, extra_args=(), stderr_path=None,
-                 netns=None):
+                 netns=None, own_log=True):
         self.binary = binary
         self.source = source
         self.mountpoint = os.path.realpath(mountpoint)
@@ -129,6 +129,7 @@ class EfsMount:
         self.debug = debug
         self.extra_args = list(extra_args)
         self.netns = netns  # network namespace to run the daemon in
+        self.own_log = own_log  # a root daemon logs to stderr_path (log=)
         self.stderr_path = stderr_path or (self.mountpoint.rstrip("/") + ".stderr")
         self.proc = None       # foreground: the daemon
         self.pid = None        # the daemon's pid
@@ -140,7 +141,7 @@ class EfsMount:
         opts = list(self.options)
         # A root daemon logs next to its mount point (m.stderr() reads it), not
         # to the default log file of a machine without /dev/log.
-        if not self.foreground and not self.user and \
+        if self.own_log and not self.foreground and not self.user and \
                 not any(o.startswith("log=") for o in opts):
             opts.append("log=" + self.stderr_path)
         if opts:

@@ -29,7 +29,7 @@ def test_log_file_when_detached(ganesha, mount_factory, it_tmp):
 
 
 def test_default_log_without_syslog(ganesha, mount_factory):
-    m = mount_factory(ganesha.source)
+    m = mount_factory(ganesha.source, own_log=False)
     if _have_syslog():
         assert "(log: syslog)" in m.mount_output, m.mount_output
         return
