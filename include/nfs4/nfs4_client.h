@@ -73,13 +73,22 @@ enum nfs4_proc_id {
 	NFS4_PROC_ID_SESSION,
 	NFS4_PROC_ID_MAX
 };
+#define NFS4_LAT_BUCKETS 24 /* log2 microseconds: [2^k, 2^(k+1)) us, the last open-ended */
 struct nfs4_stats {
 	uint64_t compounds; /* round trips (COMPOUNDs answered) */
 	uint64_t ops;	    /* operations inside them */
 	uint64_t retries;   /* DELAY/GRACE/reconnect resends */
 	uint64_t per_proc[NFS4_PROC_ID_MAX];
+	/* latency as the caller saw it (retries included), per procedure */
+	uint64_t lat_count[NFS4_PROC_ID_MAX], lat_sum_us[NFS4_PROC_ID_MAX];
+	uint32_t lat_hist[NFS4_PROC_ID_MAX][NFS4_LAT_BUCKETS];
+	uint64_t recoveries; /* sessions re-created (BADSESSION, restarts, ...) */
 	struct rpc_stats rpc;
 };
+/* "OPEN", "READ", ...: the name of a procedure id (the stats keys). */
+const char *nfs4_proc_name(enum nfs4_proc_id id);
+/* Upper bound of the latency under which a fraction q (0..1) of calls of id fall, us. */
+uint64_t nfs4_stats_quantile_us(const struct nfs4_stats *st, enum nfs4_proc_id id, double q);
 
 struct nfs4_open_state {
 	struct nfs4_stateid stateid;

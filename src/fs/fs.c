@@ -355,20 +355,6 @@ int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, st
 
 /* ---- counters (the user.efs-fuse.stats extended attribute) ---- */
 
-static const char *const proc_names[NFS4_PROC_ID_MAX] = {
-	[NFS4_PROC_ID_NULL] = "NULL",	      [NFS4_PROC_ID_LOOKUP] = "LOOKUP",
-	[NFS4_PROC_ID_GETATTR] = "GETATTR",   [NFS4_PROC_ID_SETATTR] = "SETATTR",
-	[NFS4_PROC_ID_ACCESS] = "ACCESS",     [NFS4_PROC_ID_READLINK] = "READLINK",
-	[NFS4_PROC_ID_CREATE] = "CREATE",     [NFS4_PROC_ID_REMOVE] = "REMOVE",
-	[NFS4_PROC_ID_RENAME] = "RENAME",     [NFS4_PROC_ID_LINK] = "LINK",
-	[NFS4_PROC_ID_OPEN] = "OPEN",	      [NFS4_PROC_ID_CLOSE] = "CLOSE",
-	[NFS4_PROC_ID_READ] = "READ",	      [NFS4_PROC_ID_WRITE] = "WRITE",
-	[NFS4_PROC_ID_COMMIT] = "COMMIT",     [NFS4_PROC_ID_READDIR] = "READDIR",
-	[NFS4_PROC_ID_STATFS] = "STATFS",     [NFS4_PROC_ID_LOCK] = "LOCK",
-	[NFS4_PROC_ID_LOCKT] = "LOCKT",	      [NFS4_PROC_ID_LOCKU] = "LOCKU",
-	[NFS4_PROC_ID_SEQUENCE] = "SEQUENCE", [NFS4_PROC_ID_SESSION] = "SESSION",
-};
-
 static const char *const op_names[EFS_OP_MAX] = {
 	[EFS_OP_LOOKUP] = "lookup",
 	[EFS_OP_FORGET] = "forget",
@@ -443,8 +429,29 @@ int efs_fs_stats_text(struct efs_fs *fs, char *buf, size_t len)
 	     put_line(buf, len, &used, "ops", "", ns.ops) &&
 	     put_line(buf, len, &used, "retries", "", ns.retries);
 	for (i = NFS4_PROC_ID_NULL + 1; ok && i < NFS4_PROC_ID_MAX; i++)
-		ok = put_line(buf, len, &used, "proc.", proc_names[i] ? proc_names[i] : "?",
-			      ns.per_proc[i]);
+		ok = put_line(buf, len, &used, "proc.", nfs4_proc_name(i), ns.per_proc[i]);
+	ok = ok && put_line(buf, len, &used, "recoveries", "", ns.recoveries);
+	for (i = NFS4_PROC_ID_NULL + 1; ok && i < NFS4_PROC_ID_MAX; i++) {
+		char key[64];
+
+		if (!ns.lat_count[i])
+			continue;
+		snprintf(key, sizeof(key), "latency.proc.%s.", nfs4_proc_name(i));
+		ok = put_line(buf, len, &used, key, "count", ns.lat_count[i]) &&
+		     put_line(buf, len, &used, key, "sum_us", ns.lat_sum_us[i]) &&
+		     put_line(buf, len, &used, key, "p50_us",
+			      nfs4_stats_quantile_us(&ns, i, 0.5)) &&
+		     put_line(buf, len, &used, key, "p99_us", nfs4_stats_quantile_us(&ns, i, 0.99));
+	}
+	if (ok) {
+		struct nfs4_state_stats ss;
+
+		nfs4_state_get_stats(fs->clnt, &ss);
+		ok = put_line(buf, len, &used, "state.opens", "", ss.opens) &&
+		     put_line(buf, len, &used, "state.reclaimed_opens", "", ss.reclaimed_opens) &&
+		     put_line(buf, len, &used, "state.reclaimed_locks", "", ss.reclaimed_locks) &&
+		     put_line(buf, len, &used, "state.lost_opens", "", ss.lost_opens);
+	}
 	ok = ok && put_line(buf, len, &used, "rpc.calls", "", ns.rpc.calls) &&
 	     put_line(buf, len, &used, "rpc.bytes_out", "", ns.rpc.bytes_out) &&
 	     put_line(buf, len, &used, "rpc.bytes_in", "", ns.rpc.bytes_in) &&

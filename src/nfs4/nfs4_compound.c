@@ -86,6 +86,71 @@ static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, 
 	pthread_mutex_unlock(&c->stats_lock);
 }
 
+static const char *const proc_names[NFS4_PROC_ID_MAX] = {
+	[NFS4_PROC_ID_NULL] = "NULL",	      [NFS4_PROC_ID_LOOKUP] = "LOOKUP",
+	[NFS4_PROC_ID_GETATTR] = "GETATTR",   [NFS4_PROC_ID_SETATTR] = "SETATTR",
+	[NFS4_PROC_ID_ACCESS] = "ACCESS",     [NFS4_PROC_ID_READLINK] = "READLINK",
+	[NFS4_PROC_ID_CREATE] = "CREATE",     [NFS4_PROC_ID_REMOVE] = "REMOVE",
+	[NFS4_PROC_ID_RENAME] = "RENAME",     [NFS4_PROC_ID_LINK] = "LINK",
+	[NFS4_PROC_ID_OPEN] = "OPEN",	      [NFS4_PROC_ID_CLOSE] = "CLOSE",
+	[NFS4_PROC_ID_READ] = "READ",	      [NFS4_PROC_ID_WRITE] = "WRITE",
+	[NFS4_PROC_ID_COMMIT] = "COMMIT",     [NFS4_PROC_ID_READDIR] = "READDIR",
+	[NFS4_PROC_ID_STATFS] = "STATFS",     [NFS4_PROC_ID_LOCK] = "LOCK",
+	[NFS4_PROC_ID_LOCKT] = "LOCKT",	      [NFS4_PROC_ID_LOCKU] = "LOCKU",
+	[NFS4_PROC_ID_SEQUENCE] = "SEQUENCE", [NFS4_PROC_ID_SESSION] = "SESSION",
+};
+
+const char *nfs4_proc_name(enum nfs4_proc_id id)
+{
+	return (unsigned int)id < NFS4_PROC_ID_MAX && proc_names[id] ? proc_names[id] : "?";
+}
+
+uint64_t nfs4_stats_quantile_us(const struct nfs4_stats *st, enum nfs4_proc_id id, double q)
+{
+	uint64_t n = 0, want, seen = 0;
+	unsigned int k;
+
+	if ((unsigned int)id >= NFS4_PROC_ID_MAX)
+		return 0;
+	for (k = 0; k < NFS4_LAT_BUCKETS; k++)
+		n += st->lat_hist[id][k];
+	if (!n)
+		return 0;
+	want = (uint64_t)(q * (double)n + 0.5);
+	if (want < 1)
+		want = 1;
+	for (k = 0; k < NFS4_LAT_BUCKETS; k++) {
+		seen += st->lat_hist[id][k];
+		if (seen >= want)
+			break;
+	}
+	return (uint64_t)2 << (k < NFS4_LAT_BUCKETS ? k : NFS4_LAT_BUCKETS - 1);
+}
+
+/* One finished compound: latency counters, and the -d trace line. */
+static void note_done(struct nfs4_client *c, const struct nfs4_compound *cp,
+		      const struct timespec *start, uint32_t status)
+{
+	struct timespec now;
+	uint64_t us;
+	unsigned int k = 0;
+
+	nfs4_now(&now);
+	us = (uint64_t)((now.tv_sec - start->tv_sec) * 1000000L +
+			(now.tv_nsec - start->tv_nsec) / 1000);
+	while (k + 1 < NFS4_LAT_BUCKETS && (us >> (k + 1)) != 0)
+		k++;
+	pthread_mutex_lock(&c->stats_lock);
+	c->stats.lat_count[cp->proc]++;
+	c->stats.lat_sum_us[cp->proc] += us;
+	c->stats.lat_hist[cp->proc][k]++;
+	pthread_mutex_unlock(&c->stats_lock);
+	if (efs_log_debug())
+		efs_log(EFS_LOG_DEBUG, "nfs4: %s (%u ops) %s in %.3f ms%s",
+			nfs4_proc_name(cp->proc), cp->nops, nfs4_err_name(-(int)status),
+			(double)us / 1000.0, cp->resent ? ", re-sent" : "");
+}
+
 /* Where a compound's retries stand: when it started, its backoffs. */
 struct attempt {
 	struct timespec start;
@@ -408,6 +473,7 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 				return rc;
 			continue;
 		}
+		note_done(c, cp, &at.start, status);
 		cp->res = &cp->rep.body;
 		return 0;
 

@@ -472,6 +472,9 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 
 	efs_log(EFS_LOG_NOTICE, "server %s: %s, re-establishing the session", c->host,
 		nfs4_err_name(why));
+	pthread_mutex_lock(&c->stats_lock);
+	c->stats.recoveries++;
+	pthread_mutex_unlock(&c->stats_lock);
 	if (old_alive)
 		destroy_session_id(c, old_id, nfs4_timeout_ms(c));
 	for (;;) {
