@@ -94,7 +94,14 @@ struct mount_opts {
 			      * the form ares_set_servers_ports_csv() takes */
 	char *awsprofile;    /* AWS shared-config profile name */
 	char *cafile;	     /* PATH of CA bundle for tls; readable when parsed */
-	bool tls;	     /* -o tls (notls clears it) */
+	bool tls;	     /* -o tls (notls clears it); iam and accesspoint= set it */
+
+	/* IAM authorization and access points (issue 9) */
+	bool iam;	   /* -o iam: sign the TLS client certificate with AWS credentials */
+	char *accesspoint; /* "fsap-" and 17 lowercase hex digits */
+	char *awscredsuri; /* ECS relative credentials URI, "/..." (needs iam) */
+	char *rolearn;	   /* with jwtpath: STS AssumeRoleWithWebIdentity (needs iam) */
+	char *jwtpath;
 };
 
 int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, size_t errlen);
