@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "iam_mount.h"
 #include "mount_opts.h"
 #include "nfs4/nfs4_client.h"
 #include "nfs4/nfs4_err.h"
@@ -36,6 +37,7 @@ struct efs_mount {
 	struct nfs4_client *client;
 	struct efs_fs *fs;
 	struct efs_fuse *fuse;
+	struct iam_mount *iam; /* NULL unless -o iam / accesspoint= */
 	bool resolved_once; /* the first connection uses setup()'s answer */
 	int ready_fd;	    /* write end of the parent's pipe, or -1 */
 };
@@ -156,8 +158,13 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	m->rreq.az = o->az;
 	m->rreq.dnsserver = o->dnsserver;
 	m->rreq.awsprofile = o->awsprofile;
-	m->rreq.tls = o->tls;
+	rc = iam_mount_new(o, &m->iam, err, errlen);
+	if (rc)
+		return rc;
+	m->rreq.tls = o->tls || m->iam;
 	rc = resolve_mount_target(&m->rreq, &m->rres, err, errlen);
+	if (!rc && m->iam)
+		rc = iam_mount_prepare(m->iam, o->fs_id, m->rres.region, err, errlen);
 	if (rc)
 		return rc;
 
@@ -165,7 +172,8 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	ccfg.transport.host = m->rres.addr;
 	ccfg.transport.port = o->port;
 	ccfg.transport.connect_timeout_ms = 10000;
-	ccfg.transport.tls = o->tls;
+	ccfg.transport.tls = m->rreq.tls;
+	ccfg.transport.client_cert = m->iam ? iam_mount_cert_cfg(m->iam) : NULL;
 	ccfg.transport.tls_name = m->rres.tls_name[0] ? m->rres.tls_name : m->rres.addr;
 	ccfg.transport.cafile = o->cafile;
 	ccfg.rsize = o->rsize;
@@ -230,6 +238,7 @@ static void teardown(struct efs_mount *m)
 		nfs4_client_shutdown(m->client);
 		nfs4_client_free(m->client);
 	}
+	iam_mount_free(m->iam);
 	mount_opts_free(&m->opts);
 	resolve_global_cleanup();
 }
