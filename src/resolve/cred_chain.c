@@ -366,7 +366,7 @@ int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *
 	if (rc == 0) {
 		if (!p->have || strcmp(p->cached.access_key_id, fresh->access_key_id) ||
 		    strcmp(p->cached.source, fresh->source))
-			efs_log(EFS_LOG_NOTICE, "iam: using credentials from %s", fresh->source);
+			efs_log(EFS_LOG_INFO, "iam: using credentials from %s", fresh->source);
 		p->cached = *fresh;
 		p->have = true;
 		*c = *fresh;
