@@ -38,8 +38,8 @@ struct efs_mount {
 	struct efs_fs *fs;
 	struct efs_fuse *fuse;
 	struct iam_mount *iam; /* NULL unless -o iam / accesspoint= */
-	bool resolved_once; /* the first connection uses setup()'s answer */
-	int ready_fd;	    /* write end of the parent's pipe, or -1 */
+	bool resolved_once;    /* the first connection uses setup()'s answer */
+	int ready_fd;	       /* write end of the parent's pipe, or -1 */
 };
 
 /* Re-resolution on reconnect (rpc calls this without locks held). */

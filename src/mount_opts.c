@@ -522,7 +522,9 @@ static int check_iam(struct parse *p)
 
 	if ((o->awscredsuri || o->rolearn || o->jwtpath) && !o->iam)
 		return fail(p, "%s needs -o iam",
-			    o->awscredsuri ? "awscredsuri" : o->rolearn ? "rolearn" : "jwtpath");
+			    o->awscredsuri ? "awscredsuri"
+			    : o->rolearn   ? "rolearn"
+					   : "jwtpath");
 	if (!o->rolearn != !o->jwtpath)
 		return fail(p, "rolearn and jwtpath go together: give both");
 	if (o->awscredsuri && o->awsprofile)
@@ -930,9 +932,9 @@ int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, siz
 
 void mount_opts_free(struct mount_opts *o)
 {
-	char **strs[] = {&o->source,	 &o->host,   &o->fs_id,	    &o->export_path,
-			 &o->mountpoint, &o->fsname, &o->subtype,   &o->mounttargetip,
-			 &o->region,	 &o->az,     &o->dnsserver, &o->awsprofile,
+	char **strs[] = {&o->source,	 &o->host,	  &o->fs_id,	   &o->export_path,
+			 &o->mountpoint, &o->fsname,	  &o->subtype,	   &o->mounttargetip,
+			 &o->region,	 &o->az,	  &o->dnsserver,   &o->awsprofile,
 			 &o->cafile,	 &o->accesspoint, &o->awscredsuri, &o->rolearn,
 			 &o->jwtpath};
 

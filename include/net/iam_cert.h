@@ -47,15 +47,15 @@
 #include <stdint.h>
 #include <time.h>
 
-#define IAM_CERT_NOT_BEFORE_S	(15 * 60)     /* efs-utils NOT_BEFORE_MINS */
-#define IAM_CERT_VALIDITY_S	(3 * 60 * 60) /* efs-utils NOT_AFTER_HOURS */
-#define IAM_CERT_KEY_BITS	3072
-#define IAM_CERT_SERVICE	"elasticfilesystem"
-#define IAM_CERT_OID_AP		"1.3.6.1.4.1.4843.7.1"
-#define IAM_CERT_OID_AUTH	"1.3.6.1.4.1.4843.7.2"
-#define IAM_CERT_OID_FS		"1.3.6.1.4.1.4843.7.3"
-#define IAM_CERT_OID_CLIENT	"1.3.6.1.4.1.4843.7.4"
-#define IAM_CERT_SIGV4_EXPIRES	86400
+#define IAM_CERT_NOT_BEFORE_S  (15 * 60)     /* efs-utils NOT_BEFORE_MINS */
+#define IAM_CERT_VALIDITY_S    (3 * 60 * 60) /* efs-utils NOT_AFTER_HOURS */
+#define IAM_CERT_KEY_BITS      3072
+#define IAM_CERT_SERVICE       "elasticfilesystem"
+#define IAM_CERT_OID_AP	       "1.3.6.1.4.1.4843.7.1"
+#define IAM_CERT_OID_AUTH      "1.3.6.1.4.1.4843.7.2"
+#define IAM_CERT_OID_FS	       "1.3.6.1.4.1.4843.7.3"
+#define IAM_CERT_OID_CLIENT    "1.3.6.1.4.1.4843.7.4"
+#define IAM_CERT_SIGV4_EXPIRES 86400
 
 struct x509_st;
 struct evp_pkey_st;

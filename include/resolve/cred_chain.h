@@ -27,9 +27,9 @@
  * Freshness (struct cred_provider): credentials with an expiration are kept
  * until CRED_REFRESH_MARGIN_S before it; credentials without one (keys in
  * files or the environment, a credential_process that states none) are
- * looked up again on every call, so rotated keys are picked up at the next
- * connection.  If a refresh fails while the old credentials are still
- * valid, those are used (and a warning logged).
+ * looked up again when older than CRED_REUSE_S, so rotated keys are picked
+ * up at the next connection (and a mount does not ask twice in a row).  If a refresh fails while
+ * the old credentials are still valid, those are used (and a warning logged).
  *
  * Contract: 0 or -errno with one line in err; -ENOENT when no source had
  * credentials: err names every source tried and why it gave none, and what
@@ -44,14 +44,15 @@
 #include "resolve/credentials.h"
 
 #define CRED_REFRESH_MARGIN_S 300
+#define CRED_REUSE_S	      10 /* credentials without expiration: looked up again after this */
 #define CRED_CHAIN_MAX	      8
 
 struct cred_chain_opts {
-	const char *awsprofile;	  /* exclusive when set */
-	const char *awscredsuri;  /* exclusive when set: "/v2/credentials/..." */
-	const char *rolearn;	  /* with jwtpath: exclusive */
+	const char *awsprofile;	 /* exclusive when set */
+	const char *awscredsuri; /* exclusive when set: "/v2/credentials/..." */
+	const char *rolearn;	 /* with jwtpath: exclusive */
 	const char *jwtpath;
-	const char *region;	  /* STS region, [mount.REGION] */
+	const char *region; /* STS region, [mount.REGION] */
 };
 
 enum cred_kind {
@@ -76,8 +77,7 @@ struct cred_provider;
 /* Copies o's strings.  NULL on out of memory. */
 struct cred_provider *cred_provider_new(const struct cred_chain_opts *o);
 /* Current credentials (cached, or looked up again per the rules above). */
-int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *err,
-		      size_t errlen);
+int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *err, size_t errlen);
 void cred_provider_free(struct cred_provider *p);
 
 #endif

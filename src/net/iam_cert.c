@@ -320,11 +320,11 @@ static void der_tlv(struct der *d, unsigned char tag, const void *val, size_t n)
 	der_raw(d, val, n);
 }
 
-#define DER_UTF8	0x0c
-#define DER_OCTETS	0x04
-#define DER_UTCTIME	0x17
-#define DER_SEQUENCE	0x30
-#define DER_EXPLICIT0	0xa0
+#define DER_UTF8      0x0c
+#define DER_OCTETS    0x04
+#define DER_UTCTIME   0x17
+#define DER_SEQUENCE  0x30
+#define DER_EXPLICIT0 0xa0
 
 static void der_str(struct der *d, unsigned char tag, const char *s)
 {
@@ -442,13 +442,13 @@ static int set_basics(X509 *x, const struct iam_key *k, const struct iam_cert_re
 	serial &= 0x7fffffffffffffffull; /* a positive INTEGER */
 	if (!serial)
 		serial = 1;
-	snprintf(cn, sizeof(cn), "%s", r->common_name && *r->common_name ? r->common_name
-									  : "localhost");
+	snprintf(cn, sizeof(cn), "%s",
+		 r->common_name && *r->common_name ? r->common_name : "localhost");
 	name = X509_get_subject_name(x);
 	if (X509_set_version(x, 2) != 1 ||
 	    ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) != 1 ||
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
-				       -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+				       0) != 1 ||
 	    X509_set_issuer_name(x, name) != 1 ||
 	    !ASN1_TIME_set(X509_getm_notBefore(x), r->now - IAM_CERT_NOT_BEFORE_S) ||
 	    !ASN1_TIME_set(X509_getm_notAfter(x), r->now + (time_t)validity) ||

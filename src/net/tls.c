@@ -245,8 +245,8 @@ static bool issuer_problem(long v)
 }
 
 /* The server refused our client certificate with an alert: explain it.  False if not. */
-static bool client_cert_refused(const struct iam_cert_cfg *cc, const char *peer,
-				const char *source, int reason, char *err, size_t errlen)
+static bool client_cert_refused(const struct iam_cert_cfg *cc, const char *peer, const char *source,
+				int reason, char *err, size_t errlen)
 {
 	const char *ap = cc->access_point && *cc->access_point ? cc->access_point : NULL;
 	const char *src = source && *source ? source : "?";
@@ -295,10 +295,11 @@ static bool client_cert_refused(const struct iam_cert_cfg *cc, const char *peer,
 				 "certificate_unknown): check the id, and that it belongs to %s",
 				 peer, ap, cc->fs_id, cc->fs_id);
 		else
-			snprintf(err, errlen,
-				 "%s refused the client certificate for %s (TLS alert "
-				 "certificate_unknown): is %s the file system of this mount target?",
-				 peer, cc->fs_id, cc->fs_id);
+			snprintf(
+				err, errlen,
+				"%s refused the client certificate for %s (TLS alert "
+				"certificate_unknown): is %s the file system of this mount target?",
+				peer, cc->fs_id, cc->fs_id);
 		return true;
 	default:
 		return false;
@@ -318,8 +319,8 @@ static void handshake_error(const struct transport_cfg *cfg, const char *name, S
 	int reason = e ? ERR_GET_REASON(e) : 0;
 
 	peer_name(cfg, peer, sizeof(peer));
-	if (cfg->client_cert && client_cert_refused(cfg->client_cert, peer, cred_source, reason,
-						    err, errlen))
+	if (cfg->client_cert &&
+	    client_cert_refused(cfg->client_cert, peer, cred_source, reason, err, errlen))
 		return;
 	if (v != X509_V_OK && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || !e)) {
 		if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)

@@ -43,9 +43,9 @@ int cred_chain_plan(const struct cred_chain_opts *o, enum cred_kind *out, int ma
 {
 	int n = 0;
 
-#define ADD(k)                  \
-	do {                    \
-		if (n < max)    \
+#define ADD(k)                          \
+	do {                            \
+		if (n < max)            \
 			out[n++] = (k); \
 	} while (0)
 	if (o->awscredsuri && *o->awscredsuri) {
@@ -207,8 +207,8 @@ static int from_env(struct chain_ctx *x, struct aws_credentials *c, char *err, s
 
 static int from_profile(struct chain_ctx *x, struct aws_credentials *c, char *err, size_t errlen)
 {
-	const char *p = x->o->awsprofile && *x->o->awsprofile ? x->o->awsprofile
-							       : env("AWS_PROFILE");
+	const char *p =
+		x->o->awsprofile && *x->o->awsprofile ? x->o->awsprofile : env("AWS_PROFILE");
 
 	return cred_from_profile_files(p ? p : "default", x->sts_url[0] ? x->sts_url : NULL,
 				       x->cfg.region, c, err, errlen);
@@ -319,14 +319,15 @@ struct cred_provider {
 	char *strs[5];
 	struct aws_credentials cached;
 	bool have;
+	time_t fetched; /* when cached was looked up */
 };
 
 struct cred_provider *cred_provider_new(const struct cred_chain_opts *o)
 {
 	struct cred_provider *p = calloc(1, sizeof(*p));
 	const char *in[5] = {o->awsprofile, o->awscredsuri, o->rolearn, o->jwtpath, o->region};
-	const char **outp[5] = {&p->o.awsprofile, &p->o.awscredsuri, &p->o.rolearn,
-				&p->o.jwtpath, &p->o.region};
+	const char **outp[5] = {&p->o.awsprofile, &p->o.awscredsuri, &p->o.rolearn, &p->o.jwtpath,
+				&p->o.region};
 
 	if (!p)
 		return NULL;
@@ -344,8 +345,7 @@ struct cred_provider *cred_provider_new(const struct cred_chain_opts *o)
 	return p;
 }
 
-int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *err,
-		      size_t errlen)
+int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *err, size_t errlen)
 {
 	struct aws_credentials *fresh = calloc(1, sizeof(*fresh));
 	time_t now = time(NULL);
@@ -356,8 +356,9 @@ int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&p->lock);
-	if (p->have && p->cached.expiration &&
-	    p->cached.expiration - now > CRED_REFRESH_MARGIN_S) {
+	if (p->have &&
+	    ((p->cached.expiration && p->cached.expiration - now > CRED_REFRESH_MARGIN_S) ||
+	     (!p->cached.expiration && now - p->fetched < CRED_REUSE_S))) {
 		*c = p->cached;
 		rc = 0;
 		goto out;
@@ -369,6 +370,7 @@ int cred_provider_get(struct cred_provider *p, struct aws_credentials *c, char *
 			efs_log(EFS_LOG_INFO, "iam: using credentials from %s", fresh->source);
 		p->cached = *fresh;
 		p->have = true;
+		p->fetched = now;
 		*c = *fresh;
 	} else if (p->have && p->cached.expiration > now) {
 		efs_log(EFS_LOG_WARN,

@@ -78,8 +78,8 @@ int cred_from_container(const char *url, const char *auth, struct aws_credential
 		snprintf(err, errlen, "container credentials endpoint %s answered HTTP %ld", url,
 			 resp.status);
 		rc = resp.status == 401 || resp.status == 403 ? -EACCES
-			 : resp.status == 404		       ? -ENOENT
-								       : -EIO;
+		     : resp.status == 404		      ? -ENOENT
+							      : -EIO;
 		goto out;
 	}
 	rc = json_parse(&doc, resp.body, resp.len, toks, 64);

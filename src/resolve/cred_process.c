@@ -165,7 +165,8 @@ int cred_from_process(const char *cmdline, struct aws_credentials *c, char *err,
 	if (!rc) {
 		int i = json_object_get(&doc, 0, "Version");
 
-		ver = i >= 0 && doc.toks[i].type == JSON_NUMBER && doc.toks[i].end > doc.toks[i].start
+		ver = i >= 0 && doc.toks[i].type == JSON_NUMBER &&
+				      doc.toks[i].end > doc.toks[i].start
 			      ? atoi(out + doc.toks[i].start)
 			      : 0;
 		rc = ver == 1 ? cred_from_json(&doc, 0, "SessionToken", 0, c) : -EBADMSG;

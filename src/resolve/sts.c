@@ -79,9 +79,9 @@ static void sts_error_code(const char *body, char *out, size_t outlen)
 	}
 }
 
-static int sts_call(const char *sts_url, const char *action, const char *body,
-		    const char *sigv4, const char *userpwd, const char *token,
-		    struct aws_credentials *c, char *err, size_t errlen)
+static int sts_call(const char *sts_url, const char *action, const char *body, const char *sigv4,
+		    const char *userpwd, const char *token, struct aws_credentials *c, char *err,
+		    size_t errlen)
 {
 	char tokhdr[2100], why[320], code[96], resp_key[96], res_key[96];
 	const char *hdrs[] = {"Accept: application/json",
@@ -190,8 +190,7 @@ int cred_from_web_identity(const char *sts_url, const char *role_arn, const char
 		snprintf(err, errlen, "STS AssumeRoleWithWebIdentity: request too large");
 		goto out;
 	}
-	rc = sts_call(sts_url, "AssumeRoleWithWebIdentity", body, NULL, NULL, NULL, c, err,
-		      errlen);
+	rc = sts_call(sts_url, "AssumeRoleWithWebIdentity", body, NULL, NULL, NULL, c, err, errlen);
 out:
 	if (tok)
 		explicit_bzero(tok, STS_MAX_TOKEN);

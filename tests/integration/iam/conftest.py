@@ -78,6 +78,7 @@ def cred_standin(it_tmp):
         "pod_identity": {"token": POD_TOKEN, "credentials": dict(
             zip(("AccessKeyId", "SecretAccessKey", "Token"), POD_KEY))},
     }
+    os.makedirs(os.path.join(it_tmp, "iam"), exist_ok=True)
     path = os.path.join(it_tmp, "iam", "cred-standin.json")
     with open(path, "w") as f:
         json.dump(state, f)
