@@ -37,9 +37,10 @@ struct efs_mount {
 	struct nfs4_client *client;
 	struct efs_fs *fs;
 	struct efs_fuse *fuse;
-	struct iam_mount *iam; /* NULL unless -o iam / accesspoint= */
-	bool resolved_once;    /* the first connection uses setup()'s answer */
-	int ready_fd;	       /* write end of the parent's pipe, or -1 */
+	bool resolved_once; /* the first connection uses setup()'s answer */
+	int ready_fd;	    /* write end of the parent's pipe, or -1 */
+
+	struct iam_mount *iam; /* NULL unless -o iam / accesspoint= (issue 9) */
 };
 
 /* Re-resolution on reconnect (rpc calls this without locks held). */
