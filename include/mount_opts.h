@@ -94,10 +94,10 @@ struct mount_opts {
 			      * the form ares_set_servers_ports_csv() takes */
 	char *awsprofile;    /* AWS shared-config profile name */
 	char *cafile;	     /* PATH of CA bundle for tls; readable when parsed */
-	bool tls;	     /* -o tls (notls clears it); iam and accesspoint= set it */
+	bool tls;	     /* -o tls (notls clears it) */
 
 	/* IAM authorization and access points (issue 9) */
-	bool iam;	   /* -o iam: sign the TLS client certificate with AWS credentials */
+	bool iam;	   /* -o iam: sign the TLS client certificate (sets tls, as accesspoint=) */
 	char *accesspoint; /* "fsap-" and 17 lowercase hex digits */
 	char *awscredsuri; /* ECS relative credentials URI, "/..." (needs iam) */
 	char *rolearn;	   /* with jwtpath: STS AssumeRoleWithWebIdentity (needs iam) */
