@@ -754,9 +754,7 @@ static void test_aws_tls(void **state)
 		 "cannot read cafile '/nonexistent/ca.pem': No such file or directory");
 	bad_opts("cafile=", "bad value for cafile: ''");
 	bad_opts("awsprofile=", "bad value for awsprofile: ''");
-	bad_opts("iam", "iam is not supported by efs-fuse yet");
-	bad_opts("accesspoint=fsap-0123456789abcdef0",
-		 "accesspoint is not supported by efs-fuse yet");
+	/* iam and accesspoint=: tests/unit/test_mount_opts_iam.c */
 	bad_opts("tlsport=20049", "unknown option 'tlsport': see efs-fuse -h");
 }
 
