@@ -253,6 +253,72 @@ static void test_chain_environment_and_provider(void **state)
 	cred_provider_free(p);
 }
 
+/* A credential_process that counts its runs and states expiration EXP. */
+static void counting_profile(const char *exp)
+{
+	char script[800], conf[700];
+
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\necho x >> %s/runs\n"
+		 "echo '{\"Version\": 1, \"AccessKeyId\": \"ASIACOUNT\", \"SecretAccessKey\": "
+		 "\"sk\", \"SessionToken\": \"t\", \"Expiration\": \"%s\"}'\n",
+		 tmpdir, exp);
+	file("count.sh", script, 0755);
+	snprintf(conf, sizeof(conf), "[default]\ncredential_process = %s\n", path);
+	setenv("AWS_CONFIG_FILE", file("config", conf, 0644), 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", file("credentials", "", 0644), 1);
+	snprintf(path, sizeof(path), "%s/runs", tmpdir);
+	unlink(path);
+}
+
+static int runs(void)
+{
+	char p[600], line[16];
+	int n = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/runs", tmpdir);
+	f = fopen(p, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void test_provider_refreshes_before_expiry(void **state)
+{
+	struct cred_chain_opts o = {.region = "us-east-1"};
+	struct aws_credentials c;
+	struct cred_provider *p;
+	char exp[32];
+	time_t t;
+
+	/* far from expiry: one lookup serves every connection */
+	counting_profile("2099-01-01T00:00:00Z");
+	p = cred_provider_new(&o);
+	assert_int_equal(cred_provider_get(p, &c, err, sizeof(err)), 0);
+	assert_int_equal(cred_provider_get(p, &c, err, sizeof(err)), 0);
+	assert_int_equal(runs(), 1);
+	assert_int_equal(c.expiration, 4070908800);
+	cred_provider_free(p);
+	/* within CRED_REFRESH_MARGIN_S of expiry: looked up again each time */
+	t = time(NULL) + CRED_REFRESH_MARGIN_S - 60;
+	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	counting_profile(exp);
+	p = cred_provider_new(&o);
+	assert_int_equal(cred_provider_get(p, &c, err, sizeof(err)), 0);
+	assert_int_equal(cred_provider_get(p, &c, err, sizeof(err)), 0);
+	assert_int_equal(runs(), 2);
+	/* a failed refresh keeps credentials that have not expired yet */
+	unsetenv("AWS_CONFIG_FILE");
+	setenv("AWS_CONFIG_FILE", file("config", "", 0644), 1);
+	assert_int_equal(cred_provider_get(p, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.access_key_id, "ASIACOUNT");
+	cred_provider_free(p);
+}
+
 static int cleanup_dir(void **state)
 {
 	char cmd[600];
@@ -272,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_container_uri_rules),
 		cmocka_unit_test_setup(test_chain_nothing_found, setup),
 		cmocka_unit_test_setup(test_chain_environment_and_provider, setup),
+		cmocka_unit_test_setup(test_provider_refreshes_before_expiry, setup),
 	};
 
 	if (!mkdtemp(tmpdir))
