@@ -176,3 +176,13 @@ def test_reconnect_presents_a_new_certificate(iam_env, iam_fs, iam_target):
     for p in ("before", name):
         os.unlink(os.path.join(m.mountpoint, p))
     assert m.unmount() == 0
+
+
+def test_iam_needs_a_file_system_id(iam_env, iam_target, efs_fuse_bin):
+    from iamlib import mount_fails
+    mp = os.path.join(iam_env.dir, "mnt-host")
+    os.makedirs(mp)
+    line = mount_fails(efs_fuse_bin, "127.0.0.1:%d:/" % iam_target.port,
+                       ["iam", "cafile=" + iam_target.cafile], mp)
+    assert "-o iam needs the file system id as SOURCE (fs-XXXXXXXX[:/path])" in line
+    assert new_verdicts(iam_target) == []
