@@ -173,10 +173,13 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	ccfg.transport.host = m->rres.addr;
 	ccfg.transport.port = o->port;
 	ccfg.transport.connect_timeout_ms = 10000;
-	ccfg.transport.tls = m->rreq.tls;
-	ccfg.transport.client_cert = m->iam ? iam_mount_cert_cfg(m->iam) : NULL;
+	ccfg.transport.tls = o->tls;
 	ccfg.transport.tls_name = m->rres.tls_name[0] ? m->rres.tls_name : m->rres.addr;
 	ccfg.transport.cafile = o->cafile;
+	if (m->iam) { /* issue 9: every connection presents a fresh client certificate */
+		ccfg.transport.tls = true;
+		ccfg.transport.client_cert = iam_mount_cert_cfg(m->iam);
+	}
 	ccfg.rsize = o->rsize;
 	ccfg.wsize = o->wsize;
 	ccfg.timeo_ds = o->timeo;
