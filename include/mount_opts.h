@@ -65,6 +65,7 @@ struct mount_opts {
 	unsigned int timeo;    /* tenths of a second, > 0 */
 	unsigned int retrans;  /* retries before a soft mount fails (or hard logs) */
 	bool soft;	       /* false: hard (default) */
+	bool softerr;	       /* soft, failing with ETIMEDOUT instead of EIO */
 	bool noresvport;       /* recorded only: we never bind a reserved port */
 	bool ro;	       /* the one mount flag passed down to FUSE */
 	/*

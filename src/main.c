@@ -28,7 +28,8 @@
 #include "resolve/resolve.h"
 #include "util/log.h"
 
-#define EXIT_MOUNT_FAILED 32 /* mount(8)'s "mount failure" */
+#define EXIT_MOUNT_FAILED 32   /* mount(8)'s "mount failure" */
+#define STOP_GRACE_MS	  2000 /* unmount: calls in progress get this long */
 
 struct efs_mount {
 	struct mount_opts opts;
@@ -141,6 +142,19 @@ static void make_owner_id(char *buf, size_t len)
 	snprintf(buf, len, "efs-fuse/%s/%ld/%016llx", host, (long)getpid(), (unsigned long long)r);
 }
 
+/*
+ * The session ended (unmount, SIGTERM): lock waiters are answered, and the
+ * NFS client stops retrying after a short grace, so no request in progress
+ * can keep the daemon from exiting while the server is unreachable.
+ */
+static void on_stop(void *arg)
+{
+	struct efs_mount *m = arg;
+
+	efs_fs_stop(m->fs);
+	nfs4_client_stop(m->client, STOP_GRACE_MS);
+}
+
 static int setup(struct efs_mount *m, char *err, size_t errlen)
 {
 	struct mount_opts *o = &m->opts;
@@ -172,7 +186,9 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	make_owner_id(owner, sizeof(owner));
 	ccfg.transport.host = m->rres.addr;
 	ccfg.transport.port = o->port;
-	ccfg.transport.connect_timeout_ms = 10000;
+	/* nfs(5): timeo also bounds the connect (at most 10 s: a dead address
+	 * must not hold the mount for timeo's default minute). */
+	ccfg.transport.connect_timeout_ms = o->timeo * 100 < 10000 ? (int)o->timeo * 100 : 10000;
 	ccfg.transport.tls = o->tls;
 	ccfg.transport.tls_name = m->rres.tls_name[0] ? m->rres.tls_name : m->rres.addr;
 	ccfg.transport.cafile = o->cafile;
@@ -185,6 +201,7 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	ccfg.timeo_ds = o->timeo;
 	ccfg.retrans = o->retrans;
 	ccfg.soft = o->soft;
+	ccfg.softerr = o->softerr;
 	ccfg.owner_id = owner;
 	ccfg.resolve = (o->fs_id || (o->host && !o->mounttargetip)) ? reresolve : NULL;
 	ccfg.resolve_arg = m;
@@ -226,6 +243,8 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	ucfg.ro = o->ro;
 	ucfg.debug = o->debug;
 	ucfg.max_threads = o->max_threads;
+	ucfg.on_stop = on_stop;
+	ucfg.on_stop_arg = m;
 	m->fuse = efs_fuse_new(m->fs, &ucfg, err, errlen);
 	if (!m->fuse)
 		return -EINVAL;

@@ -245,6 +245,15 @@ static bool *flag_field(struct mount_opts *o, int f)
 	}
 }
 
+/* hard, soft, softerr (nfs(5)): the last one given wins. */
+static int opt_soft(struct parse *p, const struct opt_def *d, const char *val)
+{
+	(void)val;
+	p->o->soft = d->flag != 0;
+	p->o->softerr = d->flag == 2;
+	return 0;
+}
+
 /* flag: field index in the low byte, 0x100 set means "true". */
 #define ON(f)  ((f) | 0x100)
 #define OFF(f) (f)
@@ -546,8 +555,9 @@ static const struct opt_def opt_table[] = {
 	{"wsize", VAL, opt_iosize, 1},
 	{"timeo", VAL, opt_timeo, 0},
 	{"retrans", VAL, opt_retrans, 0},
-	{"hard", NOVAL, opt_flag, OFF(F_SOFT)},
-	{"soft", NOVAL, opt_flag, ON(F_SOFT)},
+	{"hard", NOVAL, opt_soft, 0},
+	{"soft", NOVAL, opt_soft, 1},
+	{"softerr", NOVAL, opt_soft, 2},
 	{"noresvport", NOVAL, opt_flag, ON(F_NORESVPORT)},
 	{"resvport", NOVAL, opt_flag, OFF(F_NORESVPORT)},
 	{"ro", NOVAL, opt_flag, ON(F_RO)},
@@ -971,7 +981,8 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"    rsize=N, wsize=N    I/O size, 4096..1048576 (1048576)\n"
 		"    timeo=N             RPC timeout in tenths of a second (600)\n"
 		"    retrans=N           retries before soft fails (2)\n"
-		"    hard | soft         retry forever (default) or fail with EIO\n"
+		"    hard | soft | softerr  retry forever (default; still killable), or fail\n"
+		"                        after timeo x (retrans+1) with EIO (softerr: ETIMEDOUT)\n"
 		"    ro | rw             read-only or read-write (rw)\n"
 		"    sec=sys, proto=tcp  the only values supported\n"
 		"    ac | noac           attribute caching on (default) or off\n"

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "nfs4/nfs4_client.h"
+#include "nfs4/nfs4_state.h"
 
 #define RA_MAX_SEGMENTS 8
 
@@ -36,8 +37,8 @@ struct ra_file;
 struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers);
 void ra_pool_free(struct ra_pool *p);
 
-struct ra_file *ra_file_new(struct ra_pool *p, const struct nfs4_fh *fh,
-			    const struct nfs4_stateid *sid);
+/* Read-ahead of one open file, reading through op (a reference is held). */
+struct ra_file *ra_file_new(struct ra_pool *p, struct nfs4_open *op);
 /* Waits for this file's prefetches to finish, then frees everything. */
 void ra_file_free(struct ra_file *f);
 void ra_file_invalidate(struct ra_file *f);

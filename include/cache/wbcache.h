@@ -17,9 +17,9 @@
  *  - Errors: a failed WRITE or COMMIT (ENOSPC, EDQUOT, EIO, ESTALE, EACCES,
  *    ...) is recorded on the file and returned, once, by the next
  *    wb_file_flush(); the affected bytes are dropped.  Never silently lost.
- *  - Each chunk remembers the credential and stateid of its last writer;
- *    the stateid must stay valid until wb_file_flush() returned (fs/ flushes
- *    before CLOSE).
+ *  - Each chunk remembers the credential and the open (nfs4_state.h, a
+ *    reference) of its last writer and writes through it, so a stateid
+ *    replaced by recovery is picked up.
  *  - Threads: all calls are safe from any thread.  One mutex (wb->lock)
  *    protects every chunk, file and queue; it is never held across an RPC.
  *    Lock order: callers' fs/ locks before wb->lock; wbcache never calls up.
@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "nfs4/nfs4_client.h"
+#include "nfs4/nfs4_state.h"
 
 struct wbcache_cfg {
 	size_t cap;	       /* bytes of cached file data, all files */
@@ -57,8 +58,8 @@ void wb_file_free(struct wb_file *f);
 void wb_file_set_fh(struct wb_file *f, const struct nfs4_fh *fh);
 
 /* Copy len bytes at off into the cache; may wait for room. 0 or -errno. */
-int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, const struct nfs4_stateid *sid,
-		  uint64_t off, const void *buf, size_t len);
+int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, struct nfs4_open *op, uint64_t off,
+		  const void *buf, size_t len);
 /* Write out and COMMIT everything cached; the first write-back error since
  * the last flush, or 0. */
 int wb_file_flush(struct wb_file *f);
@@ -68,18 +69,26 @@ int wb_file_writeout(struct wb_file *f, uint64_t off, uint64_t len);
 /*
  * The end of a small file: when everything cached for the file is one
  * contiguous dirty range of at most max bytes (nothing in flight or
- * unstable), hand it over -- removed from the cache -- so the caller can send
- * it together with other operations.  Returns 1 when taken (*data is the
- * caller's to free), 0 when the cache holds something else.
+ * unstable), lend it to the caller to send in one FILE_SYNC4 WRITE: the
+ * chunk stays in the cache, in flight, until wb_file_small_done().
+ * Returns 1 when lent (data valid until then), 0 when the cache holds
+ * something else.
  */
 struct wb_small {
 	uint64_t off;
 	uint32_t len;
-	void *data;
+	const void *data;
 	struct rpc_cred cred;
-	struct nfs4_stateid sid;
+	struct nfs4_open *op; /* the chunk's: valid until small_done */
+	struct wb_chunk *chunk;
 };
 int wb_file_take_small(struct wb_file *f, uint32_t max, struct wb_small *out);
+/*
+ * rc 0: the data is stable on the server, the chunk is freed; -EAGAIN: not
+ * sent (short or unstable answer), the chunk is dirty again; any other
+ * error is recorded for wb_file_flush() like a flusher's.
+ */
+void wb_file_small_done(struct wb_file *f, struct wb_small *sm, int rc);
 /* One past the last cached byte, or 0 when nothing is cached. */
 uint64_t wb_file_end(struct wb_file *f);
 /* True while the file has bytes the server has not committed. */

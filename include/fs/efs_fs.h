@@ -235,6 +235,20 @@ bool efs_file_keep_cache(const struct efs_file *f);
  */
 int efs_fs_setlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, uint64_t owner,
 		 int type, uint64_t start, uint64_t len, bool wait);
+/*
+ * A blocking lock (F_SETLKW, flock without LOCK_NB) that does not hold the
+ * calling thread: tries once; when refused, the wait continues on the
+ * file system's lock-wait thread and returns 1: done(arg, r) runs once
+ * later (0 granted, -EINTR when cr->cancelled() says the caller was
+ * interrupted or the mount stops, -errno).  Otherwise returns 0/-errno at
+ * once and done() never runs.  cr (with its interrupt test) and f must
+ * stay valid until done() ran.
+ */
+int efs_fs_setlk_wait(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
+		      uint64_t owner, int type, uint64_t start, uint64_t len,
+		      void (*done)(void *arg, int r), void *arg);
+/* The mount is going away: lock waiters end with -EINTR, no new ones. */
+void efs_fs_stop(struct efs_fs *fs);
 /* *type becomes F_UNLCK, or the conflicting lock's type/start/len. */
 int efs_fs_getlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, uint64_t owner,
 		 int *type, uint64_t *start, uint64_t *len);

@@ -10,7 +10,7 @@
  *    fh out under it, then drop it before the RPC.
  *  - fs->files_lock protects the open files / dirs lists (leaf).
  *  - file->lock protects the commit bookkeeping (leaf); the open state
- *    itself is written once at open and read-only afterwards.
+ *    (file->op) is set once at open and read-only afterwards.
  */
 #ifndef EFS_FS_INT_H
 #define EFS_FS_INT_H
@@ -20,6 +20,7 @@
 #include <time.h>
 #include "fs/efs_fs.h"
 #include "nfs4/nfs4_client.h"
+#include "nfs4/nfs4_state.h"
 #include "cache/wbcache.h"
 #include "cache/readahead.h"
 
@@ -38,26 +39,15 @@ struct efs_inode {
 	struct timespec attr_time; /* CLOCK_MONOTONIC when attr was fetched */
 	bool attr_valid;
 	/* data path (fs_io.c), protected by lock */
-	struct wb_file *wb;   /* write-back data, while any open of this inode writes */
-	unsigned int nopen;   /* opens of this inode (efs_file) */
-	uint64_t data_gen;    /* bumped when our cached view of the data goes stale */
+	struct wb_file *wb; /* write-back data: created by the first write, freed with the inode */
+	unsigned int nopen; /* opens of this inode (efs_file) */
+	uint64_t data_gen;  /* bumped when our cached view of the data goes stale */
 	uint64_t kept_change; /* change attribute the kernel's page cache matches */
 	bool kept_valid;
 	/* attribute cache (inode.c), protected by lock */
 	double ac_tmo;	       /* seconds attr is trusted (nfs(5) acregmin..acregmax) */
 	uint64_t attr_epoch;   /* fs->attr_epoch when attr was stored */
 	struct efs_dcache *dc; /* directories: names known in it (fs_dir.c) */
-	/* protected by lk_mutex (held across LOCK/LOCKU RPCs of this file) */
-	pthread_mutex_t lk_mutex;
-	struct efs_lock *locks;
-};
-
-/* The NFS lock state of one lock owner on one file (fs_lock.c). */
-struct efs_lock {
-	struct efs_lock *next;
-	uint64_t owner;
-	struct efs_file *file; /* the open whose stateid the lock state came from */
-	struct nfs4_lock_state ls;
 };
 
 struct efs_list {
@@ -68,14 +58,12 @@ struct efs_file {
 	struct efs_list link;	 /* in fs->files, under fs->files_lock */
 	struct efs_inode *inode; /* pinned by the kernel while open */
 	/*
-	 * st: the server open state.  Written only under st_lock (at open, and
-	 * by efs_file_ensure_open() after a flush closed it on the server to
-	 * save the CLOSE round trip of a small file); readers that may race a
-	 * re-open copy it with efs_file_state().
+	 * The server open state (nfs4/nfs4_state.h): shared with the other
+	 * opens of this file by the same credential, held until release.
+	 * Constant after open.
 	 */
-	struct nfs4_open_state st;
-	pthread_mutex_t st_lock;
-	bool srv_closed;      /* under st_lock: st was CLOSEd by a flush */
+	struct nfs4_open *op;
+	uint32_t share;	      /* OPEN4_SHARE_ACCESS_* this open counts in op */
 	struct rpc_cred cred; /* opener's, for COMMIT/CLOSE at release */
 	int flags;	      /* open(2) flags */
 	bool keep_cache;      /* the kernel may keep its page cache (set at open) */
@@ -124,9 +112,10 @@ struct efs_fs {
 	uint64_t ninodes;
 	pthread_mutex_t files_lock;
 	struct efs_list files, dirs;
-	struct wbcache *wb; /* write-back cache (fs_io.c), created by efs_fs_new */
-	struct ra_pool *ra; /* read-ahead workers (fs_io.c) */
-	efs_inval_fn inval; /* set before serving, read-only afterwards */
+	struct wbcache *wb;	       /* write-back cache (fs_io.c), created by efs_fs_new */
+	struct efs_lockwait *lockwait; /* blocking lock waiters (fs_lock.c) */
+	struct ra_pool *ra;	       /* read-ahead workers (fs_io.c) */
+	efs_inval_fn inval;	       /* set before serving, read-only afterwards */
 	void *inval_arg;
 	/* attribute and name caches (inode.c, fs_dir.c) */
 	_Atomic uint64_t attr_epoch; /* bumped: every cached attribute is stale */
@@ -237,7 +226,7 @@ void efs_dir_op_end2(struct efs_fs *fs, struct efs_inode *dir, int r,
  * directory's name cache incomplete (safe, but no negative answers).
  */
 void efs_dir_note_create(struct efs_fs *fs, struct efs_inode *dir, const char *name, int r,
-			 const struct nfs4_open_state *st, struct efs_inode *in);
+			 const struct nfs4_change_info *ci, struct efs_inode *in);
 
 /* ---- attr.c ---- */
 /* Bits a struct stat needs (type, mode, fileid, size, ...). */
@@ -249,24 +238,22 @@ void efs_stat_to_sattr(const struct stat *in, int to_set, struct nfs4_sattr *sa)
 /* 0 or -errno from an nfs4 status (0, -NFS4ERR_*, -errno). */
 int efs_errno(int nfs4_status);
 
-/* ---- fs_lock.c ---- */
-/* Release the lock states that came from f (before its CLOSE). */
-/* Data path (fs_io.c): caches, and hooks for the attribute code. */
+/* ---- fs_io.c: the data path ---- */
 int efs_io_init(struct efs_fs *fs);
 void efs_io_fini(struct efs_fs *fs);
 /* Before a GETATTR: send cached writes so the server's size/mtime are ours. */
 void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in);
-/* Re-OPEN a file whose server state a flush closed; 0 or -errno. */
-int efs_file_ensure_open(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
 /* Our cached view of the data is stale: read-ahead and keep_cache dropped. */
 void efs_io_invalidate(struct efs_inode *in);
 /* Write and COMMIT cached data, then efs_io_invalidate() (before a SETATTR
  * of the size, and around locks); -errno of the write-back. */
 int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in);
 
-void efs_lock_release_file(struct efs_fs *fs, struct efs_file *f);
-/* Unlock everything owner holds on in (close of a descriptor). */
-int efs_lock_release_owner(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+/* ---- fs_lock.c ---- */
+int efs_lockwait_init(struct efs_fs *fs);
+void efs_lockwait_fini(struct efs_fs *fs);
+/* Unlock everything owner holds through f (close of a descriptor). */
+int efs_lock_release_owner(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
 			   uint64_t owner);
 
 /* ---- shared helpers (fs.c) ---- */

@@ -11,7 +11,8 @@
  *    that end the loop.
  *  - efs_fuse_loop() serves requests on up to max_threads threads until
  *    the file system is unmounted or a signal arrives: then 0; -errno on
- *    a session failure.
+ *    a session failure.  cfg->on_stop runs as soon as the session ends
+ *    (before the workers finished), and at the latest when the loop returns.
  *  - efs_fuse_free() unmounts if still mounted, removes the handlers and
  *    destroys the session (which may call the destroy handler): call it
  *    before efs_fs_free().
@@ -32,6 +33,13 @@ struct efs_fuse_cfg {
 	const char *fsname, *subtype;
 	bool allow_other, default_permissions, ro, debug;
 	unsigned max_threads; /* 0: libfuse default */
+	/*
+	 * Optional: called once, from a watcher thread, as soon as the session
+	 * ends (unmount, SIGTERM) while requests may still be in progress, so
+	 * the layers below stop retrying and the workers can finish.
+	 */
+	void (*on_stop)(void *arg);
+	void *on_stop_arg;
 };
 
 struct efs_fuse;

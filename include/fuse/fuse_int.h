@@ -5,6 +5,7 @@
 #ifndef EFS_FUSE_INT_H
 #define EFS_FUSE_INT_H
 
+#include <pthread.h>
 #include <fuse_lowlevel.h>
 #include "fs/efs_fs.h"
 #include "fuse/efs_fuse.h"
@@ -15,6 +16,12 @@ struct efs_fuse {
 	struct fuse_session *se;
 	bool mounted, handlers;
 	unsigned max_threads;
+	void (*on_stop)(void *arg);
+	void *on_stop_arg;
+	/* the stop watcher (fuse_session.c) */
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cv;
+	bool loop_done, stopped;
 };
 
 /* The low-level operations (fuse_ops.c); userdata is the struct efs_fs. */

@@ -41,6 +41,7 @@ struct nfs4_client_cfg {
 	unsigned int timeo_ds;		/* nfs(5) timeo, tenths of a second */
 	unsigned int retrans;		/* nfs(5) retrans */
 	bool soft;			/* soft: fail after timeo x (retrans+1) */
+	bool softerr;			/* soft fails with ETIMEDOUT instead of EIO */
 	const char *owner_id;		/* unique client identity (co_ownerid) */
 	int (*resolve)(void *arg, char *host, size_t hostsz); /* re-resolution */
 	void *resolve_arg;
@@ -97,7 +98,19 @@ int nfs4_client_start(struct nfs4_client *c, char *err, size_t errlen);
 /* PUTROOTFH + LOOKUP per component of path + GETFH + GETATTR. */
 int nfs4_client_mount(struct nfs4_client *c, const char *path, struct nfs4_fh *root,
 		      struct nfs4_attr *attr, char *err, size_t errlen);
-/* DESTROY_SESSION + DESTROY_CLIENTID (best effort), stop threads. */
+/*
+ * The mount is going away: the client is STOPPING.  Calls that reach the
+ * server still complete for grace_ms; after that every wait and retry
+ * ends (-ESHUTDOWN) and calls still waiting for a reply are abandoned, so
+ * nothing can keep the daemon from exiting.  Safe from any thread, more
+ * than once (the earliest deadline holds).
+ */
+void nfs4_client_stop(struct nfs4_client *c, unsigned int grace_ms);
+/*
+ * nfs4_client_stop() if not yet, then DESTROY_SESSION + DESTROY_CLIENTID
+ * (best effort, a short timeout, only while the server answers), stop
+ * threads.  Returns within about grace_ms + 2 s whatever the server does.
+ */
 void nfs4_client_shutdown(struct nfs4_client *c);
 void nfs4_client_free(struct nfs4_client *c);
 uint32_t nfs4_client_rsize(const struct nfs4_client *c);

@@ -110,6 +110,9 @@ int nfs4_dec_create_session(struct xdr *x, struct nfs4_create_session_res *r);
 
 int nfs4_enc_destroy_session(struct xdr *x, const uint8_t sessionid[NFS4_SESSIONID_SIZE]);
 int nfs4_dec_destroy_session(struct xdr *x);
+/* BIND_CONN_TO_SESSION (RFC 8881 section 18.34): fore channel only, no RDMA. */
+int nfs4_enc_bind_conn_to_session(struct xdr *x, const uint8_t sessionid[NFS4_SESSIONID_SIZE]);
+int nfs4_dec_bind_conn_to_session(struct xdr *x);
 int nfs4_enc_destroy_clientid(struct xdr *x, uint64_t clientid);
 int nfs4_dec_destroy_clientid(struct xdr *x);
 int nfs4_enc_reclaim_complete(struct xdr *x, bool one_fs);
@@ -200,6 +203,12 @@ int nfs4_enc_open(struct xdr *x, const struct nfs4_open_args *a);
 int nfs4_dec_open(struct xdr *x, struct nfs4_open_res *r);
 int nfs4_enc_close(struct xdr *x, const struct nfs4_stateid *sid);
 int nfs4_dec_close(struct xdr *x, struct nfs4_stateid *sid);
+/* OPEN_DOWNGRADE (18.18): the open state keeps share_access (deny none). */
+int nfs4_enc_open_downgrade(struct xdr *x, const struct nfs4_stateid *sid, uint32_t share_access);
+int nfs4_dec_open_downgrade(struct xdr *x, struct nfs4_stateid *sid);
+/* TEST_STATEID (18.48) of one stateid: *status its nfsstat4 (0 = valid). */
+int nfs4_enc_test_stateid(struct xdr *x, const struct nfs4_stateid *sid);
+int nfs4_dec_test_stateid(struct xdr *x, uint32_t *status);
 int nfs4_enc_delegreturn(struct xdr *x, const struct nfs4_stateid *sid);
 int nfs4_dec_delegreturn(struct xdr *x);
 int nfs4_enc_free_stateid(struct xdr *x, const struct nfs4_stateid *sid);

@@ -12,8 +12,9 @@
  *    A request is never retransmitted on the same connection (RFC 8881
  *    section 2.9.2): if the connection is lost, every pending call completes
  *    with -ECONNRESET and the caller decides whether to resend.
- *  - rpc_clnt_call() blocks until the reply, the connection is lost, or
- *    timeout_ms passes (-ETIMEDOUT; timeout_ms <= 0 waits for ever).
+ *  - rpc_clnt_call() blocks until the reply, the connection is lost,
+ *    timeout_ms passes (-ETIMEDOUT; timeout_ms <= 0 waits for ever), or the
+ *    credential says the caller was interrupted (-EINTR, asked every 50 ms).
  *  - rpc_clnt_call_async() queues the call and returns at once; done() runs
  *    exactly once on the receiver thread (or the caller's thread on a send
  *    failure) and must not block; it takes ownership of *rep.
@@ -65,7 +66,30 @@ struct rpc_cred {
 	uint32_t uid, gid;
 	uint32_t ngroups; /* <= RPC_AUTH_SYS_MAX_GROUPS */
 	uint32_t groups[RPC_AUTH_SYS_MAX_GROUPS];
+	/*
+	 * Optional: whether the calling request was interrupted (FUSE_INTERRUPT,
+	 * a signal to the caller).  Waits for a reply end with -EINTR soon
+	 * after it says so.  Valid for the duration of one call only: code
+	 * that keeps a credential beyond the call stores rpc_cred_keep().
+	 */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 };
+
+static inline bool rpc_cred_cancelled(const struct rpc_cred *cr)
+{
+	return cr && cr->cancelled && cr->cancelled(cr->cancel_arg);
+}
+
+/* A copy of *cr to keep (without the caller's interrupt flag). */
+static inline struct rpc_cred rpc_cred_keep(const struct rpc_cred *cr)
+{
+	struct rpc_cred k = *cr;
+
+	k.cancelled = NULL;
+	k.cancel_arg = NULL;
+	return k;
+}
 
 struct rpc_reply {
 	uint8_t *buf; /* the whole reply record (owned) */
@@ -105,6 +129,12 @@ void rpc_clnt_free(struct rpc_clnt *c);
 int rpc_clnt_connect(struct rpc_clnt *c, char *err, size_t errlen);
 /* Drop the current connection (pending calls see -ECONNRESET). */
 void rpc_clnt_disconnect(struct rpc_clnt *c);
+/*
+ * Stop for good: pending calls fail with -ECONNRESET, new calls and
+ * connects with -ESHUTDOWN (the client is being shut down and the server
+ * does not answer).  rpc_clnt_free() is still needed.
+ */
+void rpc_clnt_abort(struct rpc_clnt *c);
 
 int rpc_clnt_call(struct rpc_clnt *c, const struct rpc_cred *cred, uint32_t proc,
 		  const struct xdr *args, struct rpc_reply *rep, int timeout_ms);

@@ -24,8 +24,7 @@ struct ra_seg {
 
 struct ra_file {
 	struct ra_pool *pool;
-	struct nfs4_fh fh;
-	struct nfs4_stateid sid;
+	struct nfs4_open *op; /* the open it reads through (a reference) */
 	pthread_mutex_t lock; /* protects everything below */
 	pthread_cond_t cv;
 	struct rpc_cred cred; /* the last reader's */
@@ -70,7 +69,7 @@ static int read_direct(struct ra_pool *p, const struct rpc_cred *cr, struct ra_f
 	while (have < size && !*eof) {
 		uint32_t want = size - have > p->segsize ? p->segsize : (uint32_t)(size - have);
 
-		rc = nfs4_read(p->c, cr, &f->fh, &f->sid, off + have, want, dst + have, &got, eof);
+		rc = nfs4_read_open(p->c, cr, f->op, off + have, want, dst + have, &got, eof);
 		if (rc)
 			break;
 		if (got == 0)
@@ -185,17 +184,15 @@ void ra_pool_free(struct ra_pool *p)
 	free(p);
 }
 
-struct ra_file *ra_file_new(struct ra_pool *p, const struct nfs4_fh *fh,
-			    const struct nfs4_stateid *sid)
+struct ra_file *ra_file_new(struct ra_pool *p, struct nfs4_open *op)
 {
 	struct ra_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return NULL;
 	f->pool = p;
-	f->fh = *fh;
-	if (sid)
-		f->sid = *sid;
+	f->op = op;
+	nfs4_open_hold(op);
 	f->eof_off = UINT64_MAX;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cv, NULL);
@@ -244,6 +241,7 @@ void ra_file_free(struct ra_file *f)
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cv);
+	nfs4_open_put(f->pool->c, f->op);
 	free(f);
 }
 
@@ -350,7 +348,7 @@ int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, siz
 
 	*got = 0;
 	pthread_mutex_lock(&f->lock);
-	f->cred = *cr;
+	f->cred = rpc_cred_keep(cr);
 	if (off == f->next_off || seg_find(f, off - off % p->segsize))
 		f->window = f->window ? (f->window * 2 > RA_MAX_SEGMENTS - 1 ? RA_MAX_SEGMENTS - 1
 									     : f->window * 2)

@@ -39,7 +39,7 @@ struct wb_chunk {
 	uint8_t verf[NFS4_VERIFIER_SIZE];
 	uint64_t done_seq; /* file->done_seq when it became UNSTABLE */
 	struct rpc_cred cred;
-	struct nfs4_stateid sid;
+	struct nfs4_open *op;	/* the last writer's open (a reference) */
 	struct wb_chunk *next;	/* in file->chunks */
 	struct wb_chunk *qnext; /* in wb->queue */
 };
@@ -158,6 +158,8 @@ static void chunk_free(struct wb_chunk *ch)
 	if (ch->state == WB_UNSTABLE)
 		f->unstable_bytes -= ch->alloc;
 	wb->used -= ch->alloc;
+	if (ch->op)
+		nfs4_open_put(wb->c, ch->op);
 	free(ch->data);
 	free(ch);
 	pthread_cond_broadcast(&wb->cv);
@@ -405,8 +407,8 @@ static struct wb_chunk *chunk_new(struct wb_file *f, uint64_t index)
 	return ch;
 }
 
-int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, const struct nfs4_stateid *sid,
-		  uint64_t off, const void *buf, size_t len)
+int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, struct nfs4_open *op, uint64_t off,
+		  const void *buf, size_t len)
 {
 	struct wbcache *wb = f->wb;
 	const uint8_t *src = buf;
@@ -465,8 +467,13 @@ int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, const struct nfs
 			f->unstable_bytes -= ch->alloc;
 			ch->state = WB_DIRTY;
 		}
-		ch->cred = *cr;
-		ch->sid = *sid;
+		ch->cred = rpc_cred_keep(cr);
+		if (ch->op != op) {
+			nfs4_open_hold(op);
+			if (ch->op)
+				nfs4_open_put(wb->c, ch->op);
+			ch->op = op;
+		}
 		f->last = ch;
 		/* A full chunk streams out at once. */
 		if (ch->state == WB_DIRTY && ch->nr == 1 && ch->r[0].lo == 0 && ch->r[0].hi == cs)
@@ -486,8 +493,7 @@ static void *flusher_main(void *arg)
 	struct wb_range r[MAX_RANGES];
 	uint8_t verf[NFS4_VERIFIER_SIZE], first[NFS4_VERIFIER_SIZE];
 	struct rpc_cred cred;
-	struct nfs4_stateid sid;
-	struct nfs4_fh fh;
+	struct nfs4_open *op;
 	struct wb_file *f;
 	unsigned int nr, i;
 	uint64_t base, sent;
@@ -509,8 +515,7 @@ static void *flusher_main(void *arg)
 		nr = ch->nr;
 		memcpy(r, ch->r, sizeof(r));
 		cred = ch->cred;
-		sid = ch->sid;
-		fh = f->fh;
+		op = ch->op; /* the chunk's reference keeps it while WRITING */
 		base = ch->index * wb->csize;
 		pthread_mutex_unlock(&wb->lock);
 
@@ -524,9 +529,9 @@ static void *flusher_main(void *arg)
 			while (pos < r[i].hi) {
 				uint32_t written = 0, committed = UNSTABLE4;
 
-				rc = nfs4_write(wb->c, &cred, &fh, &sid, base + pos, ch->data + pos,
-						r[i].hi - pos, UNSTABLE4, &written, &committed,
-						verf);
+				rc = nfs4_write_open(wb->c, &cred, op, base + pos, ch->data + pos,
+						     r[i].hi - pos, UNSTABLE4, &written, &committed,
+						     verf);
 				if (!rc && written == 0)
 					rc = -EIO;
 				if (rc)
@@ -651,20 +656,43 @@ int wb_file_take_small(struct wb_file *f, uint32_t max, struct wb_small *out)
 	pthread_mutex_lock(&wb->lock);
 	ch = f->chunks;
 	if (ch && !ch->next && ch->state == WB_DIRTY && ch->nr == 1 && !f->inflight &&
-	    !f->committing && ch->r[0].hi - ch->r[0].lo <= max && !f->error) {
-		out->data = malloc(ch->r[0].hi - ch->r[0].lo);
-		if (out->data) {
-			out->off = ch->index * wb->csize + ch->r[0].lo;
-			out->len = ch->r[0].hi - ch->r[0].lo;
-			memcpy(out->data, ch->data + ch->r[0].lo, out->len);
-			out->cred = ch->cred;
-			out->sid = ch->sid;
-			chunk_free(ch);
-			taken = 1;
-		}
+	    !f->committing && ch->r[0].hi - ch->r[0].lo <= max && !f->error && ch->op) {
+		/* In flight like a flusher's chunk: writers wait, nothing is lost. */
+		ch->state = WB_WRITING;
+		f->inflight++;
+		out->chunk = ch;
+		out->off = ch->index * wb->csize + ch->r[0].lo;
+		out->len = ch->r[0].hi - ch->r[0].lo;
+		out->data = ch->data + ch->r[0].lo;
+		out->cred = ch->cred;
+		out->op = ch->op;
+		taken = 1;
 	}
 	pthread_mutex_unlock(&wb->lock);
 	return taken;
+}
+
+void wb_file_small_done(struct wb_file *f, struct wb_small *sm, int rc)
+{
+	struct wbcache *wb = f->wb;
+	struct wb_chunk *ch = sm->chunk;
+
+	pthread_mutex_lock(&wb->lock);
+	f->inflight--;
+	ch->state = WB_DIRTY;
+	if (rc == 0) {
+		wb->stats.writes++;
+		wb->stats.write_bytes += sm->len;
+		chunk_free(ch);
+	} else if (rc != -EAGAIN) {
+		if (!f->error)
+			f->error = -nfs4_err_to_errno(rc);
+		efs_log(EFS_LOG_WARN, "write-back of %u bytes at %llu failed: %s", sm->len,
+			(unsigned long long)sm->off, nfs4_err_name(rc));
+		chunk_free(ch);
+	}
+	pthread_cond_broadcast(&wb->cv);
+	pthread_mutex_unlock(&wb->lock);
 }
 
 uint64_t wb_file_end(struct wb_file *f)

@@ -53,7 +53,8 @@ struct efs_fs *efs_fs_new(struct nfs4_client *c, const struct nfs4_fh *root,
 	pthread_mutex_init(&fs->files_lock, NULL);
 	efs_list_init(&fs->files);
 	efs_list_init(&fs->dirs);
-	if (efs_io_init(fs) < 0) {
+	if (efs_io_init(fs) < 0 || efs_lockwait_init(fs) < 0) {
+		efs_io_fini(fs);
 		efs_inode_table_fini(fs);
 		pthread_mutex_destroy(&fs->files_lock);
 		free(fs);
@@ -66,6 +67,7 @@ void efs_fs_free(struct efs_fs *fs)
 {
 	if (!fs)
 		return;
+	efs_lockwait_fini(fs);
 	for (;;) {
 		struct efs_file *f = NULL;
 
@@ -88,8 +90,8 @@ void efs_fs_free(struct efs_fs *fs)
 			break;
 		efs_fs_releasedir(fs, d);
 	}
+	efs_inode_table_fini(fs); /* frees the inodes' write-back files */
 	efs_io_fini(fs);
-	efs_inode_table_fini(fs);
 	pthread_mutex_destroy(&fs->files_lock);
 	free(fs);
 }
@@ -246,7 +248,7 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 		   const struct stat *in_st, int to_set, struct stat *st, double *timeout)
 {
 	struct efs_inode *in = efs_inode_get(fs, ino);
-	const struct nfs4_stateid *sid = NULL;
+	struct nfs4_open *op = NULL;
 	struct nfs4_sattr sa;
 	struct nfs4_attr a;
 	struct nfs4_fh fh;
@@ -265,15 +267,11 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	r = efs_io_flush_inode(fs, in);
 	if (r)
 		return r;
-	if (f && (sa.set & NFS4_SET_SIZE) && (f->st.share_access & OPEN4_SHARE_ACCESS_WRITE) &&
-	    efs_file_ensure_open(fs, cr, f) == 0) {
-		sid = &f->st.stateid;
-		fh = f->st.fh;
-	} else {
-		efs_inode_fh(in, &fh);
-	}
+	if (f && (sa.set & NFS4_SET_SIZE) && (f->share & OPEN4_SHARE_ACCESS_WRITE))
+		op = f->op;
+	efs_inode_fh(in, &fh);
 	memset(&a, 0, sizeof(a));
-	r = nfs4_setattr(fs->clnt, cr, &fh, sid, &sa, &a);
+	r = nfs4_setattr_open(fs->clnt, cr, op, &fh, &sa, &a);
 	if (r)
 		return efs_errno(r);
 	if (efs_attr_complete(&a)) {

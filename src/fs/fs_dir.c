@@ -388,7 +388,7 @@ void efs_dir_op_end(struct efs_fs *fs, struct efs_inode *dir, const struct nfs4_
 }
 
 void efs_dir_note_create(struct efs_fs *fs, struct efs_inode *dir, const char *name, int r,
-			 const struct nfs4_open_state *st, struct efs_inode *in)
+			 const struct nfs4_change_info *ci, struct efs_inode *in)
 {
 	struct efs_dcache *dc;
 
@@ -401,7 +401,7 @@ void efs_dir_note_create(struct efs_fs *fs, struct efs_inode *dir, const char *n
 			dc_incomplete(dc);
 		} else {
 			dc_add(fs, dc, name, in ? in->fileid : EFS_DC_PRESENT);
-			dc_chain(dc, st->have_cinfo ? &st->cinfo : NULL);
+			dc_chain(dc, ci);
 		}
 	}
 	pthread_mutex_unlock(&dir->lock);

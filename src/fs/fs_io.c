@@ -1,8 +1,8 @@
 /*
  * fs_io.c - open files: OPEN/CLOSE (RFC 8881 sections 18.16, 18.2), READ
  * (18.22), WRITE (18.32) and COMMIT (18.3) with the write verifier check.
- * Each FUSE open has its own open state (nfs4_open_* uses a fresh
- * open-owner per call).
+ * The open state is nfs4/nfs4_state.h's: shared by the opens of one file by
+ * one credential, released (OPEN_DOWNGRADE / CLOSE) at FUSE RELEASE.
  *
  * Data path (issue 3): ordinary writes land in the write-back cache
  * (cache/wbcache.h) and are sent as UNSTABLE4 WRITEs in the background;
@@ -37,25 +37,25 @@ static uint32_t share_access(int flags)
 static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
 
 static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
-				 const struct nfs4_open_state *st, int flags)
+				 struct nfs4_open *op, int flags)
 {
 	struct efs_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return NULL;
 	f->inode = in;
-	f->st = *st;
-	f->cred = *cr;
+	f->op = op;
+	f->share = share_access(flags);
+	f->cred = rpc_cred_keep(cr);
 	f->flags = flags;
 	f->sync = (flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0 || fs->cfg.sync_writes;
 	if (!(flags & O_DIRECT) && (flags & O_ACCMODE) != O_WRONLY)
-		f->ra = ra_file_new(fs->ra, &st->fh, &st->stateid);
+		f->ra = ra_file_new(fs->ra, op);
 	pthread_mutex_lock(&in->lock);
 	in->nopen++;
 	f->ra_gen = in->data_gen;
 	pthread_mutex_unlock(&in->lock);
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_mutex_init(&f->st_lock, NULL);
 	pthread_mutex_lock(&fs->files_lock);
 	efs_list_add(&fs->files, &f->link);
 	pthread_mutex_unlock(&fs->files_lock);
@@ -149,27 +149,25 @@ void efs_io_invalidate(struct efs_inode *in)
 
 /*
  * When all the inode has cached is one small range, send it as one FILE_SYNC4
- * WRITE (no COMMIT), with the writer's credential.  st NULL: the writer's
- * stateid; else st's, and CLOSE st in the same COMPOUND.  1 sent, 0 nothing
- * of that shape cached, -errno.
+ * WRITE (no COMMIT: one round trip), with the writer's credential and open
+ * state.  1 sent, 0 nothing of that shape cached, -errno.
  */
-static int write_small(struct efs_fs *fs, struct wb_file *wb, struct efs_inode *in,
-		       struct nfs4_open_state *st)
+static int write_small(struct efs_fs *fs, struct wb_file *wb)
 {
-	struct nfs4_open_state writer;
+	uint8_t verf[NFS4_VERIFIER_SIZE];
+	uint32_t written = 0, committed = 0;
 	struct wb_small sm;
 	int r;
 
 	if (!wb_file_take_small(wb, fs->wsize, &sm))
 		return 0;
-	if (!st) {
-		memset(&writer, 0, sizeof(writer));
-		writer.stateid = sm.sid;
-		efs_inode_fh(in, &writer.fh);
-	}
-	r = nfs4_write_close(fs->clnt, &sm.cred, st ? st : &writer, sm.off, sm.data, sm.len,
-			     st != NULL);
-	free(sm.data);
+	r = nfs4_write_open(fs->clnt, &sm.cred, sm.op, sm.off, sm.data, sm.len, FILE_SYNC4,
+			    &written, &committed, verf);
+	if (!r && (written != sm.len || committed != FILE_SYNC4))
+		r = -EAGAIN; /* short or unstable: the ordinary path writes it again */
+	wb_file_small_done(wb, &sm, r);
+	if (r == -EAGAIN)
+		return 0;
 	return r ? efs_errno(r) : 1;
 }
 
@@ -181,7 +179,7 @@ int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 	efs_io_invalidate(in);
 	if (!wb)
 		return 0;
-	r = write_small(fs, wb, in, NULL);
+	r = write_small(fs, wb);
 	return r < 0 ? r : wb_file_flush(wb);
 }
 
@@ -196,59 +194,12 @@ static bool keep_cache_at_open(struct efs_inode *in, const struct nfs4_attr *a)
 	if (!(a->valid & NFS4_ATTR_BIT(FATTR4_CHANGE)))
 		return false;
 	pthread_mutex_lock(&in->lock);
-	if (in->kept_valid && in->kept_change == a->change && !in->wb)
+	if (in->kept_valid && in->kept_change == a->change && (!in->wb || !wb_file_busy(in->wb)))
 		keep = true;
 	in->kept_change = a->change;
 	in->kept_valid = true;
 	pthread_mutex_unlock(&in->lock);
 	return keep;
-}
-
-int efs_file_ensure_open(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
-{
-	struct nfs4_open_state st;
-	struct nfs4_attr a;
-	int r = 0;
-
-	pthread_mutex_lock(&f->st_lock);
-	if (f->srv_closed) {
-		memset(&st, 0, sizeof(st));
-		memset(&a, 0, sizeof(a));
-		r = nfs4_open_fh(fs->clnt, cr, &f->st.fh, f->st.share_access, &st, &a);
-		if (r == 0) {
-			if (st.fh.len == 0)
-				st.fh = f->st.fh;
-			f->st = st;
-			f->srv_closed = false;
-		}
-	}
-	pthread_mutex_unlock(&f->st_lock);
-	return r ? efs_errno(r) : 0;
-}
-
-/* A consistent copy of the open state, re-opened first if a flush closed it. */
-static int efs_file_state(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
-			  struct nfs4_open_state *st)
-{
-	int r = efs_file_ensure_open(fs, cr, f);
-
-	pthread_mutex_lock(&f->st_lock);
-	*st = f->st;
-	pthread_mutex_unlock(&f->st_lock);
-	return r;
-}
-
-/* True while this open holds byte-range locks (its state must stay open). */
-static bool file_has_locks(struct efs_file *f)
-{
-	struct efs_lock *l;
-	bool held = false;
-
-	pthread_mutex_lock(&f->inode->lk_mutex);
-	for (l = f->inode->locks; l && !held; l = l->next)
-		held = l->file == f;
-	pthread_mutex_unlock(&f->inode->lk_mutex);
-	return held;
 }
 
 bool efs_file_keep_cache(const struct efs_file *f)
@@ -265,7 +216,7 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		struct efs_file **fp)
 {
 	struct efs_inode *in = efs_inode_get(fs, ino);
-	struct nfs4_open_state st;
+	struct nfs4_open *op;
 	struct nfs4_attr a;
 	struct nfs4_fh fh;
 	uint32_t acc = share_access(flags);
@@ -274,13 +225,10 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 	if (fs->cfg.ro && (acc & OPEN4_SHARE_ACCESS_WRITE))
 		return -EROFS;
 	efs_inode_fh(in, &fh);
-	memset(&st, 0, sizeof(st));
 	memset(&a, 0, sizeof(a));
-	r = nfs4_open_fh(fs->clnt, cr, &fh, acc, &st, &a);
+	r = nfs4_open_by_fh(fs->clnt, cr, &fh, acc, &op, &a);
 	if (r)
 		return efs_errno(r);
-	if (st.fh.len == 0)
-		st.fh = fh;
 	if ((a.valid & NFS4_ATTR_BIT(FATTR4_NUMLINKS)) && a.nlink == 0 &&
 	    (a.valid & NFS4_ATTR_BIT(FATTR4_TYPE)) && a.type == NF4REG) {
 		/*
@@ -289,15 +237,15 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		 * with LOOKUP_REVAL, so open(2) revalidates the name and fails
 		 * with ENOENT (close-to-open).
 		 */
-		nfs4_close(fs->clnt, cr, &st);
+		nfs4_open_release(fs->clnt, cr, op, acc);
 		efs_inode_set_attr(in, &a);
 		return -ESTALE;
 	}
 	if (a.valid && efs_inode_set_attr_changed(in, &a) && fs->inval)
 		fs->inval(fs->inval_arg, ino, false); /* close-to-open: kernel attrs are stale */
-	*fp = file_new(fs, cr, in, &st, flags);
+	*fp = file_new(fs, cr, in, op, flags);
 	if (!*fp) {
-		nfs4_close(fs->clnt, cr, &st);
+		nfs4_open_release(fs->clnt, cr, op, acc);
 		return -ENOMEM;
 	}
 	(*fp)->keep_cache = keep_cache_at_open(in, &a);
@@ -309,8 +257,10 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 {
 	struct nfs4_sattr sa = {.set = NFS4_SET_MODE, .mode = mode & ~umask & 07777};
 	bool excl = (flags & O_EXCL) != 0;
-	struct nfs4_open_state st;
+	struct nfs4_change_info ci;
+	struct nfs4_open *op;
 	struct efs_inode *in;
+	struct nfs4_fh fh;
 	struct nfs4_fh dfh;
 	struct nfs4_attr a;
 	int r;
@@ -325,23 +275,24 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		sa.size = 0;
 	}
 	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
-	memset(&st, 0, sizeof(st));
 	memset(&a, 0, sizeof(a));
-	r = nfs4_open_name(fs->clnt, cr, &dfh, name, share_access(flags), true, excl, &sa, &st, &a);
+	r = nfs4_open_by_name(fs->clnt, cr, &dfh, name, share_access(flags), true, excl, &sa, &op,
+			      &a, &ci);
 	if (r)
 		return efs_errno(r);
+	nfs4_open_get_fh(op, &fh);
 	if (!efs_attr_complete(&a)) {
-		r = nfs4_getattr(fs->clnt, cr, &st.fh, &a);
+		r = nfs4_getattr(fs->clnt, cr, &fh, &a);
 		if (r) {
 			r = efs_errno(r);
 			goto fail_close;
 		}
 	}
-	r = efs_inode_ref(fs, &st.fh, &a, &in);
-	efs_dir_note_create(fs, efs_inode_get(fs, parent), name, r, &st, r ? NULL : in);
+	r = efs_inode_ref(fs, &fh, &a, &in);
+	efs_dir_note_create(fs, efs_inode_get(fs, parent), name, r, &ci, r ? NULL : in);
 	if (r)
 		goto fail_close;
-	*fp = file_new(fs, cr, in, &st, flags);
+	*fp = file_new(fs, cr, in, op, flags);
 	if (*fp)
 		keep_cache_at_open(in, &a);
 	if (!*fp) {
@@ -352,7 +303,7 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	efs_fill_entry(fs, in, &a, e);
 	return 0;
 fail_close:
-	nfs4_close(fs->clnt, cr, &st);
+	nfs4_open_release(fs->clnt, cr, op, share_access(flags));
 	return r;
 }
 
@@ -360,19 +311,16 @@ fail_close:
 static int read_direct(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
 		       size_t size, uint64_t off, size_t *got)
 {
-	struct nfs4_open_state st;
 	size_t done = 0;
-	int r = efs_file_state(fs, cr, f, &st);
+	int r;
 
-	if (r)
-		return r;
 	while (done < size) {
 		uint32_t cnt = size - done > fs->rsize ? fs->rsize : (uint32_t)(size - done);
 		uint32_t n = 0;
 		bool eof = false;
 
-		r = nfs4_read(fs->clnt, cr, &st.fh, &st.stateid, off + done, cnt,
-			      (char *)buf + done, &n, &eof);
+		r = nfs4_read_open(fs->clnt, cr, f->op, off + done, cnt, (char *)buf + done, &n,
+				   &eof);
 		if (r)
 			return efs_errno(r);
 		if (n > cnt)
@@ -430,12 +378,9 @@ static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_f
 		      const void *buf, size_t size, uint64_t off, size_t *written)
 {
 	struct wb_file *wb = inode_wb_peek(f->inode);
-	struct nfs4_open_state st;
 	size_t done = 0;
-	int r = efs_file_state(fs, cr, f, &st);
+	int r;
 
-	if (r)
-		return r;
 	/* Earlier cached writes first: the sync write must not be overtaken. */
 	if (wb) {
 		r = wb_file_flush(wb);
@@ -447,8 +392,8 @@ static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_f
 		uint32_t n = 0, committed = 0;
 		uint8_t verf[NFS4_VERIFIER_SIZE];
 
-		r = nfs4_write(fs->clnt, cr, &st.fh, &st.stateid, off + done,
-			       (const char *)buf + done, cnt, FILE_SYNC4, &n, &committed, verf);
+		r = nfs4_write_open(fs->clnt, cr, f->op, off + done, (const char *)buf + done, cnt,
+				    FILE_SYNC4, &n, &committed, verf);
 		if (r) {
 			r = efs_errno(r);
 			break;
@@ -477,6 +422,8 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 
 	if (fs->cfg.ro)
 		return -EROFS;
+	if (nfs4_open_lost(f->op))
+		return -EIO; /* its lock was lost: see nfs4_state.h */
 	if (f->flags & O_APPEND) {
 		/*
 		 * The kernel's offset is its cached i_size, which another
@@ -493,12 +440,8 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	if (f->sync) {
 		r = write_sync(fs, cr, f, buf, size, off, written);
 	} else {
-		struct nfs4_open_state st;
-
-		r = efs_file_state(fs, cr, f, &st);
-		wb = r ? NULL : inode_wb(fs, in);
-		if (!r)
-			r = wb ? wb_file_write(wb, cr, &st.stateid, off, buf, size) : -ENOMEM;
+		wb = inode_wb(fs, in);
+		r = wb ? wb_file_write(wb, cr, f->op, off, buf, size) : -ENOMEM;
 		*written = r ? 0 : size;
 	}
 	if (*written > 0)
@@ -524,7 +467,12 @@ static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file 
 	memcpy(wverf, f->verf, sizeof(wverf));
 	pthread_mutex_unlock(&f->lock);
 
-	r = nfs4_commit(fs->clnt, cr, &f->st.fh, 0, 0, cverf);
+	{
+		struct nfs4_fh fh;
+
+		nfs4_open_get_fh(f->op, &fh);
+		r = nfs4_commit(fs->clnt, cr, &fh, 0, 0, cverf);
+	}
 	if (r)
 		return efs_errno(r);
 	if (changed || memcmp(wverf, cverf, sizeof(cverf)) != 0) {
@@ -555,36 +503,21 @@ static int flush_all(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_fi
 }
 
 /*
- * The end of a small file (close after writing): its cached bytes, the
- * FILE_SYNC4 WRITE and the CLOSE of this open travel in one COMPOUND.  The
- * open is re-opened lazily should the descriptor be used again (dup'ed or
- * inherited descriptors).  Returns 1 when it did so, 0 when not applicable,
- * -errno on a write-back error.
+ * close(2) of a descriptor.  The end of a small file costs one round trip:
+ * its cached bytes go as one FILE_SYNC4 WRITE (no COMMIT); the CLOSE waits
+ * for RELEASE, off the application's path.  A child's close-on-exec flushes
+ * too (close-to-open), but it does not touch the open state.
  */
-static int flush_small(struct efs_fs *fs, struct efs_file *f)
-{
-	struct wb_file *wb = inode_wb_peek(f->inode);
-	int r = 0;
-
-	if (!wb || !(f->st.share_access & OPEN4_SHARE_ACCESS_WRITE) || file_has_locks(f))
-		return 0;
-	pthread_mutex_lock(&f->st_lock);
-	if (!f->srv_closed)
-		r = write_small(fs, wb, f->inode, &f->st);
-	if (r == 1)
-		f->srv_closed = true;
-	pthread_mutex_unlock(&f->st_lock);
-	return r;
-}
-
 int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
 		 uint64_t lock_owner)
 {
-	int r = flush_small(fs, f), r2;
+	struct wb_file *wb = inode_wb_peek(f->inode);
+	int r = 0, r2;
 
+	if (wb && (f->share & OPEN4_SHARE_ACCESS_WRITE))
+		r = write_small(fs, wb);
 	r = r < 0 ? r : flush_all(fs, cr, f);
-
-	r2 = efs_lock_release_owner(fs, cr, f->inode, lock_owner);
+	r2 = efs_lock_release_owner(fs, cr, f, lock_owner);
 	return r ? r : r2;
 }
 
@@ -596,35 +529,24 @@ int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 {
 	struct efs_inode *in = f->inode;
-	struct wb_file *drop = NULL;
 	int r, r2;
 
-	/* Flushed before CLOSE: the cached writes may use this open's stateid. */
+	/*
+	 * Flushed before CLOSE: the cached writes may use this open's stateid.
+	 * The inode's write-back file stays with the inode (freed with it):
+	 * other requests on the inode may be using it right now.
+	 */
 	r = flush_all(fs, &f->cred, f);
-	efs_lock_release_file(fs, f);
-	pthread_mutex_lock(&f->st_lock);
-	r2 = f->srv_closed ? 0 : efs_errno(nfs4_close(fs->clnt, &f->cred, &f->st));
-	pthread_mutex_unlock(&f->st_lock);
 	ra_file_free(f->ra);
 	pthread_mutex_lock(&in->lock);
-	if (--in->nopen == 0) {
-		drop = in->wb;
-		in->wb = NULL;
-	}
+	in->nopen--;
 	pthread_mutex_unlock(&in->lock);
-	if (drop) {
-		/* wb_file_free() discards: flush once more (a no-op after flush_all). */
-		int r3 = wb_file_flush(drop);
-
-		if (!r)
-			r = r3;
-		wb_file_free(drop);
-	}
+	/* Locks of this open go with it (flock's, and POSIX ones of exited owners). */
+	r2 = efs_errno(nfs4_open_release(fs->clnt, &f->cred, f->op, f->share));
 	pthread_mutex_lock(&fs->files_lock);
 	efs_list_del(&f->link);
 	pthread_mutex_unlock(&fs->files_lock);
 	pthread_mutex_destroy(&f->lock);
-	pthread_mutex_destroy(&f->st_lock);
 	free(f);
 	return r ? r : r2;
 }

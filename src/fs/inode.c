@@ -31,20 +31,14 @@ static struct efs_inode *inode_alloc(struct efs_fs *fs, uint64_t fileid, const s
 	in->fs = fs;
 	in->fh = *fh;
 	pthread_mutex_init(&in->lock, NULL);
-	pthread_mutex_init(&in->lk_mutex, NULL);
 	return in;
 }
 
 static void inode_free(struct efs_inode *in)
 {
 	efs_dcache_free(in->fs, in);
-	while (in->locks) {
-		struct efs_lock *l = in->locks;
-
-		in->locks = l->next;
-		free(l);
-	}
-	pthread_mutex_destroy(&in->lk_mutex);
+	/* No open is left (the kernel forgets only unused inodes): nothing dirty. */
+	wb_file_free(in->wb);
 	pthread_mutex_destroy(&in->lock);
 	free(in);
 }

@@ -562,24 +562,51 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	fuse_reply_lock(req, lock);
 }
 
-static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
-		     int sleep)
+/* A blocking lock's wait ended (on the lock-wait thread): the one reply (logged
+ * against the root: the file is not known here). */
+static void lock_wait_done(void *arg, int r)
+{
+	fuse_req_t req = arg;
+
+	reply_status(req, "setlk", FUSE_ROOT_ID, NULL, r);
+}
+
+/*
+ * Set a lock; a blocking one (F_SETLKW, flock without LOCK_NB) that must
+ * wait is answered later from the lock-wait thread, so waiters never hold
+ * a FUSE worker and each can be interrupted.
+ */
+static void set_lock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int type,
+		     uint64_t start, uint64_t len, bool wait, const char *what)
 {
 	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
 	struct rpc_cred cr;
+	int r;
 
-	efs_fs_count_op(req_fs(req), EFS_OP_SETLK);
 	efs_fuse_cred(req, &cr);
-	reply_status(req, "setlk", ino, NULL,
-		     efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, lock->l_type,
-				  (uint64_t)lock->l_start, (uint64_t)lock->l_len, sleep != 0));
+	if (!wait) {
+		reply_status(
+			req, what, ino, NULL,
+			efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, type, start, len, false));
+		return;
+	}
+	r = efs_fs_setlk_wait(req_fs(req), &cr, f, fi->lock_owner, type, start, len, lock_wait_done,
+			      req);
+	if (r != 1)
+		reply_status(req, what, ino, NULL, r);
+}
+
+static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+		     int sleep)
+{
+	efs_fs_count_op(req_fs(req), EFS_OP_SETLK);
+	set_lock(req, ino, fi, lock->l_type, (uint64_t)lock->l_start, (uint64_t)lock->l_len,
+		 sleep != 0, "setlk");
 }
 
 /* flock(2): a whole-file lock, as the Linux NFS client maps it. */
 static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
-	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
-	struct rpc_cred cr;
 	int type;
 
 	efs_fs_count_op(req_fs(req), EFS_OP_FLOCK);
@@ -597,10 +624,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 		reply_status(req, "flock", ino, NULL, -EINVAL);
 		return;
 	}
-	efs_fuse_cred(req, &cr);
-	reply_status(
-		req, "flock", ino, NULL,
-		efs_fs_setlk(req_fs(req), &cr, f, fi->lock_owner, type, 0, 0, !(op & LOCK_NB)));
+	set_lock(req, ino, fi, type, 0, 0, !(op & LOCK_NB), "flock");
 }
 
 /*

@@ -65,6 +65,10 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 	}
 	f->fs = fs;
 	f->max_threads = cfg->max_threads;
+	f->on_stop = cfg->on_stop;
+	f->on_stop_arg = cfg->on_stop_arg;
+	pthread_mutex_init(&f->stop_lock, NULL);
+	pthread_cond_init(&f->stop_cv, NULL);
 	snprintf(maxread, sizeof(maxread), "%u", efs_fs_rsize(fs));
 	r |= opt_add(opts, sizeof(opts), "fsname", cfg->fsname ? cfg->fsname : "efs-fuse");
 	r |= opt_add(opts, sizeof(opts), "subtype", cfg->subtype ? cfg->subtype : "efs-fuse");
@@ -158,9 +162,54 @@ int efs_fuse_mount(struct efs_fuse *f, const char *mountpoint, char *err, size_t
 	return 0;
 }
 
+/* Run on_stop once. */
+static void fire_stop(struct efs_fuse *f)
+{
+	bool fire;
+
+	pthread_mutex_lock(&f->stop_lock);
+	fire = !f->stopped;
+	f->stopped = true;
+	pthread_mutex_unlock(&f->stop_lock);
+	if (fire && f->on_stop)
+		f->on_stop(f->on_stop_arg);
+}
+
+/*
+ * libfuse gives no event when the session ends, and its loop returns only
+ * after every worker finished -- which a worker retrying against a dead
+ * server never does without on_stop.  Look ten times a second.
+ */
+static void *stop_watcher(void *arg)
+{
+	struct efs_fuse *f = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&f->stop_lock);
+	while (!f->loop_done) {
+		if (fuse_session_exited(f->se)) {
+			pthread_mutex_unlock(&f->stop_lock);
+			fire_stop(f);
+			return NULL;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&f->stop_cv, &f->stop_lock, &ts);
+	}
+	pthread_mutex_unlock(&f->stop_lock);
+	return NULL;
+}
+
 int efs_fuse_loop(struct efs_fuse *f)
 {
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	sigset_t all, old;
+	pthread_t w;
+	bool watching;
 	int r;
 
 	if (!lc)
@@ -168,8 +217,19 @@ int efs_fuse_loop(struct efs_fuse *f)
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	if (f->max_threads > 0)
 		fuse_loop_cfg_set_max_threads(lc, f->max_threads);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	watching = pthread_create(&w, NULL, stop_watcher, f) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	r = fuse_session_loop_mt(f->se, lc);
 	fuse_loop_cfg_destroy(lc);
+	pthread_mutex_lock(&f->stop_lock);
+	f->loop_done = true;
+	pthread_cond_broadcast(&f->stop_cv);
+	pthread_mutex_unlock(&f->stop_lock);
+	if (watching)
+		pthread_join(w, NULL);
+	fire_stop(f);
 	/* > 0: the signal that ended the loop (SIGTERM, SIGINT, SIGHUP) */
 	if (r > 0) {
 		efs_log(EFS_LOG_INFO, "signal %d: unmounting", r);
@@ -192,5 +252,7 @@ void efs_fuse_free(struct efs_fuse *f)
 		fuse_session_unmount(f->se);
 	fuse_session_destroy(f->se);
 	efs_fs_set_inval(f->fs, NULL, NULL);
+	pthread_mutex_destroy(&f->stop_lock);
+	pthread_cond_destroy(&f->stop_cv);
 	free(f);
 }

@@ -1,9 +1,25 @@
 /*
  * nfs4_compound.c - build one COMPOUND behind a SEQUENCE and run it on a
  * session slot, with the one recovery switch of the client (RFC 8881
- * sections 2.10.6 and 15.1): DELAY/GRACE back off and retry, a lost
- * connection resends on the same slot and sequence id (the server's reply
- * cache answers a duplicate), a dead session is re-created.
+ * sections 2.10.6 and 15.1; the Linux client's nfs41_sequence_process and
+ * nfs4_do_handle_exception are the model).
+ *
+ *  - DELAY / GRACE: back off (capped exponential) and retry.
+ *  - A lost connection, a timeout, a garbled reply: the slot is
+ *    *interrupted* (the server may or may not have run the request); the
+ *    request is sent again on a slot whose sequence id a lone SEQUENCE
+ *    probe established first, and marked `resent` so that the procedure
+ *    can recognise the result of its own first transmission (servers such
+ *    as EFS keep no reply cache across connections).
+ *  - A reply is only taken when its SEQUENCE result names the session,
+ *    slot and sequence id the request was sent with.
+ *  - BADSESSION / DEADSESSION / STALE_CLIENTID: nfs4_session_recover().
+ *    BADSLOT: the slot table shrinks.  CONN_NOT_BOUND_TO_SESSION:
+ *    BIND_CONN_TO_SESSION.  SEQ_MISORDERED: the slot is re-synchronised.
+ *  - The server's target_highest_slotid caps the slots used.
+ *  - hard retries until the client stops; soft gives up after
+ *    timeo x (retrans + 1) with -EIO (softerr: -ETIMEDOUT); a request
+ *    whose FUSE caller was interrupted gives up with -EINTR.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +28,12 @@
 #include "nfs4/nfs4_err.h"
 #include "util/log.h"
 
-#define SEQ_ARGS_SIZE 36 /* opnum + sessionid + seqid + slotid + highest + cachethis */
+#define SEQ_ARGS_SIZE	36 /* opnum + sessionid + seqid + slotid + highest + cachethis */
+#define DELAY_MIN_MS	20
+#define DELAY_MAX_MS	2000
+#define CONN_MIN_MS	100
+#define CONN_MAX_MS	5000
+#define PROBE_MAX_TRIES 8
 
 int nfs4_compound_init(struct nfs4_compound *cp, struct nfs4_client *c, enum nfs4_proc_id proc,
 		       size_t argcap, bool idempotent)
@@ -44,73 +65,12 @@ void nfs4_compound_fini(struct nfs4_compound *cp)
 	xdr_free_buf(&cp->args);
 }
 
-/* Take a free slot of the current session; blocks while none is free. */
-static int slot_get(struct nfs4_client *c, struct nfs4_sequence_args *sa, uint32_t *gen)
-{
-	uint32_t i, dead;
-
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		if (c->stopping && !c->have_session) {
-			pthread_mutex_unlock(&c->lock);
-			return -ESHUTDOWN;
-		}
-		if (c->have_session && !c->recovering) {
-			for (i = 0; i < c->nslots; i++)
-				if (!c->slots[i].busy && !c->slots[i].dead)
-					break;
-			if (i < c->nslots)
-				break;
-			for (i = 0, dead = 0; i < c->nslots; i++)
-				dead += c->slots[i].dead;
-			if (dead == c->nslots) {
-				pthread_mutex_unlock(&c->lock);
-				return -EIO;
-			}
-		}
-		pthread_cond_wait(&c->slot_cv, &c->lock);
-	}
-	c->slots[i].busy = true;
-	memcpy(sa->sessionid, c->sessionid, NFS4_SESSIONID_SIZE);
-	sa->slotid = i;
-	sa->seqid = c->slots[i].seqid;
-	sa->highest_slotid = c->nslots - 1;
-	*gen = c->gen;
-	pthread_mutex_unlock(&c->lock);
-	return 0;
-}
-
-/* Release a slot; bump: the server processed the sequence id. */
-static void slot_put(struct nfs4_client *c, uint32_t slotid, uint32_t gen, bool bump, bool dead)
-{
-	pthread_mutex_lock(&c->lock);
-	if (gen == c->gen && slotid < NFS4_MAX_SLOTS) {
-		if (bump)
-			c->slots[slotid].seqid++;
-		if (dead)
-			c->slots[slotid].dead = true;
-	}
-	if (slotid < NFS4_MAX_SLOTS)
-		c->slots[slotid].busy = false;
-	if (bump)
-		nfs4_now(&c->last_ok);
-	pthread_cond_broadcast(&c->slot_cv);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static int patch_sequence(struct nfs4_compound *cp, const struct nfs4_sequence_args *sa)
-{
-	struct xdr tmp;
-
-	xdr_init_encode(&tmp, cp->args.buf + cp->seq_off, SEQ_ARGS_SIZE);
-	return nfs4_enc_sequence(&tmp, sa);
-}
-
 static bool is_conn_error(int rc)
 {
 	return rc == -ECONNRESET || rc == -ENOTCONN || rc == -ECONNREFUSED || rc == -EPIPE ||
 	       rc == -ETIMEDOUT || rc == -EHOSTUNREACH || rc == -ENETUNREACH ||
-	       rc == -ECONNABORTED || rc == -EPROTO;
+	       rc == -ECONNABORTED || rc == -EPROTO || rc == -EBADMSG || rc == -EIO ||
+	       rc == -EAGAIN || rc == -ENETDOWN;
 }
 
 static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, bool retry)
@@ -126,109 +86,389 @@ static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, 
 	pthread_mutex_unlock(&c->stats_lock);
 }
 
+/* Where a compound's retries stand: when it started, its backoffs. */
+struct attempt {
+	struct timespec start;
+	unsigned int delay_ms, conn_ms;
+	long soft_ms; /* 0: hard */
+};
+
+/* A soft mount's request gave up: -EIO, or -ETIMEDOUT with softerr. */
+static int soft_expired(struct nfs4_client *c, const struct attempt *at)
+{
+	if (!at->soft_ms || nfs4_ms_since(&at->start) < at->soft_ms)
+		return 0;
+	efs_log(EFS_LOG_WARN, "server %s not responding, timed out (%s)", c->host,
+		c->cfg.softerr ? "softerr" : "soft");
+	return c->cfg.softerr ? -ETIMEDOUT : -EIO;
+}
+
+/*
+ * Take a free slot of the current session (at most target); waits while
+ * none is free or the session is being recovered.  A machine compound
+ * (session housekeeping: RECLAIM_COMPLETE, reclaims) also runs while the
+ * state is being reclaimed; others wait for that too.
+ */
+static int slot_get(struct nfs4_client *c, const struct rpc_cred *cr, bool machine,
+		    const struct attempt *at, struct nfs4_sequence_args *sa, uint32_t *gen,
+		    bool *interrupted)
+{
+	uint32_t i;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		if (c->have_session && !c->recovering && (machine || !c->reclaiming)) {
+			for (i = 0; i <= c->target && i < c->nslots; i++)
+				if (!c->slots[i].busy)
+					break;
+			if (i <= c->target && i < c->nslots)
+				break;
+		}
+		rc = soft_expired(c, at);
+		if (!rc)
+			rc = nfs4_wait_locked(c, cr, 200);
+		if (rc) {
+			pthread_mutex_unlock(&c->lock);
+			return rc;
+		}
+	}
+	c->slots[i].busy = true;
+	memcpy(sa->sessionid, c->sessionid, NFS4_SESSIONID_SIZE);
+	sa->slotid = i;
+	sa->seqid = c->slots[i].seqid;
+	sa->highest_slotid = c->target;
+	*interrupted = c->slots[i].interrupted;
+	*gen = c->gen;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+enum slot_fate { SLOT_DONE, SLOT_UNUSED, SLOT_INTERRUPTED };
+
+/*
+ * Release a slot.  DONE: the server processed sa->seqid (next one is +1);
+ * UNUSED: it did not (the same id is next); INTERRUPTED: unknown.
+ * sent: when the request went out (the lease counts from there).
+ */
+static void slot_put(struct nfs4_client *c, const struct nfs4_sequence_args *sa, uint32_t gen,
+		     enum slot_fate fate, const struct timespec *sent)
+{
+	struct nfs4_slot *s = &c->slots[sa->slotid];
+
+	pthread_mutex_lock(&c->lock);
+	if (gen == c->gen) {
+		if (fate == SLOT_DONE) {
+			s->seqid = sa->seqid + 1;
+			s->interrupted = false;
+		} else if (fate == SLOT_INTERRUPTED) {
+			s->interrupted = true;
+		} else {
+			s->seqid = sa->seqid;
+		}
+		if (fate == SLOT_DONE && sent &&
+		    (sent->tv_sec > c->last_ok.tv_sec ||
+		     (sent->tv_sec == c->last_ok.tv_sec && sent->tv_nsec > c->last_ok.tv_nsec)))
+			c->last_ok = *sent;
+	}
+	s->busy = false;
+	pthread_cond_broadcast(&c->slot_cv);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The server's answer to how many slots it wants used. */
+static void slot_target(struct nfs4_client *c, uint32_t gen, const struct nfs4_sequence_res *sr)
+{
+	uint32_t t = sr->target_highest_slotid;
+
+	pthread_mutex_lock(&c->lock);
+	if (gen == c->gen) {
+		if (t >= c->nslots)
+			t = c->nslots - 1;
+		if (t != c->target) {
+			efs_log(EFS_LOG_DEBUG, "session: server target slot %u (was %u)", t,
+				c->target);
+			c->target = t;
+			pthread_cond_broadcast(&c->slot_cv);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* BADSLOT: the server does not have slots from slotid up. */
+static void slot_shrink(struct nfs4_client *c, uint32_t gen, uint32_t slotid)
+{
+	pthread_mutex_lock(&c->lock);
+	if (gen == c->gen && slotid > 0 && slotid <= c->target)
+		c->target = slotid - 1;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int patch_sequence(struct xdr *args, size_t off, const struct nfs4_sequence_args *sa)
+{
+	struct xdr tmp;
+
+	xdr_init_encode(&tmp, args->buf + off, SEQ_ARGS_SIZE);
+	return nfs4_enc_sequence(&tmp, sa);
+}
+
+/* The SEQUENCE result must be the one for the request (RFC 8881 section 18.46.3). */
+static int check_sequence(const struct nfs4_sequence_args *sa, const struct nfs4_sequence_res *sr)
+{
+	if (memcmp(sa->sessionid, sr->sessionid, NFS4_SESSIONID_SIZE) != 0 ||
+	    sa->slotid != sr->slotid || sa->seqid != sr->seqid)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * An interrupted slot: find the sequence id the server expects with a lone
+ * SEQUENCE.  First seqid (the interrupted request was not processed: a
+ * reply of ours, one result) -- unless the reply is another, cached,
+ * compound (more than one result, or an error status of a later op): then
+ * the old request was processed and seqid + 1 is next.  SEQ_MISORDERED at
+ * seqid means the server moved past it: seqid + 1.  Returns 0 with the
+ * slot's sequence id in sa->seqid, or a status for the caller's switch.
+ */
+static int slot_probe(struct nfs4_client *c, const struct rpc_cred *cr,
+		      struct nfs4_sequence_args *sa)
+{
+	struct nfs4_sequence_args pa = *sa;
+	struct nfs4_sequence_res sr;
+	struct rpc_reply rep = {0};
+	struct xdr args;
+	uint32_t status, nres;
+	size_t nops_off, seq_off;
+	int rc, tries;
+
+	pa.cachethis = false;
+	rc = xdr_alloc(&args, 128);
+	if (rc)
+		return rc;
+	rc = nfs4_enc_compound_hdr(&args, "", NFS4_MINOR_VERSION, &nops_off);
+	seq_off = xdr_mark(&args);
+	if (!rc)
+		rc = nfs4_enc_sequence(&args, &pa);
+	if (!rc)
+		rc = nfs4_enc_compound_end(&args, nops_off, 1);
+	for (tries = 0; !rc && tries < PROBE_MAX_TRIES; tries++) {
+		rc = patch_sequence(&args, seq_off, &pa);
+		if (!rc)
+			rc = rpc_clnt_call(c->rpc, cr, NFS4_PROC_COMPOUND, &args, &rep,
+					   nfs4_timeout_ms(c));
+		if (rc)
+			break;
+		count(c, NFS4_PROC_ID_SEQUENCE, 1, false);
+		rc = nfs4_dec_compound_hdr(&rep.body, &status, &nres);
+		if (!rc)
+			rc = nfs4_dec_sequence(&rep.body, &sr);
+		if (!rc)
+			rc = check_sequence(&pa, &sr);
+		rpc_reply_free(&rep);
+		if (rc == 0) {
+			/* Ours (one result) or a replayed longer one: either way
+			 * pa.seqid is now processed. */
+			sa->seqid = pa.seqid + 1;
+			return 0;
+		}
+		if (rc == -NFS4ERR_SEQ_MISORDERED && pa.seqid == sa->seqid) {
+			pa.seqid = sa->seqid + 1; /* the old request was processed */
+			continue;
+		}
+		if (rc == -NFS4ERR_DELAY) {
+			unsigned int ms = 50u << (tries < 5 ? tries : 5);
+			int w = nfs4_backoff(c, cr, &ms, DELAY_MAX_MS);
+
+			if (w)
+				rc = w;
+			else
+				continue;
+		}
+		break;
+	}
+	xdr_free_buf(&args);
+	return rc;
+}
+
+/* What the switch decided for the current transmission. */
+enum verdict { V_RETURN, V_RETRY_SAME, V_RETRY_NEW, V_RECOVER };
+
 int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 {
 	struct nfs4_client *c = cp->c;
 	struct nfs4_sequence_args sa = {.cachethis = cp->cachethis};
 	struct nfs4_sequence_res sr;
-	struct timespec start;
-	unsigned int delay_ms = 20, conn_ms = 100;
-	long soft_limit = (long)c->cfg.timeo_ds * 100 * (c->cfg.retrans + 1);
-	bool have_slot = false;
+	struct attempt at = {.delay_ms = DELAY_MIN_MS, .conn_ms = CONN_MIN_MS};
+	struct timespec sent;
+	bool have_slot = false, interrupted;
 	uint32_t gen = 0, status, nres;
-	int rc;
+	int rc, stop;
 
+	if (c->cfg.soft)
+		at.soft_ms = (long)c->cfg.timeo_ds * 100 * (c->cfg.retrans + 1);
 	rc = nfs4_enc_compound_end(&cp->args, cp->nops_off, cp->nops);
 	if (rc)
 		return rc;
-	nfs4_now(&start);
+	nfs4_now(&at.start);
 	for (;;) {
+		stop = nfs4_should_stop(c, cr);
+		if (!stop)
+			stop = soft_expired(c, &at);
+		if (stop) {
+			rc = stop;
+			goto out_interrupted;
+		}
 		if (!have_slot) {
-			rc = slot_get(c, &sa, &gen);
+			rc = slot_get(c, cr, cp->machine, &at, &sa, &gen, &interrupted);
 			if (rc)
 				return rc;
 			have_slot = true;
-			rc = patch_sequence(cp, &sa);
+			if (interrupted) {
+				rc = slot_probe(c, cr, &sa);
+				if (rc == -NFS4ERR_SEQ_MISORDERED || rc == -NFS4ERR_BADSESSION ||
+				    rc == -NFS4ERR_DEADSESSION || rc == -NFS4ERR_STALE_CLIENTID ||
+				    rc == -NFS4ERR_BADSLOT ||
+				    rc == -NFS4ERR_CONN_NOT_BOUND_TO_SESSION)
+					goto session_error;
+				if (rc == -EINTR || rc == -ESHUTDOWN)
+					goto out_interrupted;
+				if (rc)
+					goto transport_error;
+				pthread_mutex_lock(&c->lock);
+				if (gen == c->gen) {
+					c->slots[sa.slotid].seqid = sa.seqid;
+					c->slots[sa.slotid].interrupted = false;
+				}
+				pthread_mutex_unlock(&c->lock);
+			}
+			rc = patch_sequence(&cp->args, cp->seq_off, &sa);
 			if (rc)
-				goto out_put;
+				goto out_unused;
 		}
 		if (cp->rep.buf)
 			rpc_reply_free(&cp->rep);
+		nfs4_now(&sent);
 		rc = rpc_clnt_call(c->rpc, cr, NFS4_PROC_COMPOUND, &cp->args, &cp->rep,
 				   nfs4_timeout_ms(c));
-		if (rc) {
-			if (!is_conn_error(rc))
-				goto out_put;
-			/* Keep the slot: resend the same sequence id (replay). */
-			if (c->cfg.soft && nfs4_ms_since(&start) >= soft_limit) {
-				slot_put(c, sa.slotid, gen, false, true);
-				efs_log(EFS_LOG_WARN, "server %s not responding, timed out (soft)",
-					c->host);
-				return -ETIMEDOUT;
-			}
-			if (rc == -ETIMEDOUT)
-				rpc_clnt_disconnect(c->rpc);
-			efs_log(rc == -ETIMEDOUT ? EFS_LOG_WARN : EFS_LOG_INFO,
-				"server %s: %s, retrying", c->host, nfs4_err_name(rc));
+		if (rc && !is_conn_error(rc))
+			goto out_interrupted; /* -EINTR, -ESHUTDOWN, -EACCES, ... */
+		if (rc)
+			goto transport_error;
+		rc = nfs4_dec_compound_hdr(&cp->rep.body, &status, &nres);
+		if (!rc)
+			rc = nfs4_dec_sequence(&cp->rep.body, &sr);
+		if (!rc)
+			rc = check_sequence(&sa, &sr);
+		if (rc == -EBADMSG) {
+			efs_log(EFS_LOG_WARN, "server %s: malformed or mismatched reply, resending",
+				c->host);
+			goto transport_error;
+		}
+		if (rc == -NFS4ERR_DELAY) {
+			/* Not processed (or still in progress): same slot and id. */
 			count(c, cp->proc, 0, true);
-			nfs4_sleep_ms(conn_ms);
-			conn_ms = conn_ms * 2 > 5000 ? 5000 : conn_ms * 2;
+			rc = nfs4_backoff(c, cr, &at.delay_ms, DELAY_MAX_MS);
+			if (rc)
+				goto out_interrupted;
 			continue;
 		}
-		conn_ms = 100;
-		rc = nfs4_dec_compound_hdr(&cp->rep.body, &status, &nres);
-		if (rc)
-			goto out_put;
-		rc = nfs4_dec_sequence(&cp->rep.body, &sr);
-		if (rc == -NFS4ERR_DELAY) {
-			/* Not processed: same slot and sequence id again. */
+		if (rc == -NFS4ERR_RETRY_UNCACHED_REP ||
+		    (rc == 0 && status == NFS4ERR_RETRY_UNCACHED_REP)) {
+			/* Processed, reply not kept: a new request on a new id. */
+			slot_put(c, &sa, gen, SLOT_DONE, NULL);
+			have_slot = false;
+			cp->resent = true;
 			count(c, cp->proc, 0, true);
-			nfs4_sleep_ms(delay_ms);
-			delay_ms = delay_ms * 2 > 2000 ? 2000 : delay_ms * 2;
+			continue;
+		}
+		if (rc)
+			goto session_error;
+		slot_target(c, gen, &sr);
+		slot_put(c, &sa, gen, SLOT_DONE, &sent);
+		have_slot = false;
+		count(c, cp->proc, cp->nops, false);
+		if (sr.status_flags &
+		    (SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED |
+		     SEQ4_STATUS_EXPIRED_SOME_STATE_REVOKED | SEQ4_STATUS_ADMIN_STATE_REVOKED |
+		     SEQ4_STATUS_RECALLABLE_STATE_REVOKED | SEQ4_STATUS_RESTART_RECLAIM_NEEDED))
+			efs_log(EFS_LOG_WARN, "server %s revoked state (flags 0x%x)", c->host,
+				sr.status_flags);
+		if (status == NFS4ERR_DELAY || (status == NFS4ERR_GRACE && !cp->machine)) {
+			count(c, cp->proc, 0, true);
+			rc = nfs4_backoff(c, cr, &at.delay_ms, DELAY_MAX_MS);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if ((status == NFS4ERR_BADSESSION || status == NFS4ERR_DEADSESSION ||
+		     status == NFS4ERR_STALE_CLIENTID) &&
+		    !cp->machine) {
+			rc = nfs4_session_recover(c, cr, gen, -(int)status);
+			if (rc)
+				return rc;
+			continue;
+		}
+		cp->res = &cp->rep.body;
+		return 0;
+
+	transport_error:
+		/* The server may or may not have run it: interrupted slot, resend. */
+		slot_put(c, &sa, gen, SLOT_INTERRUPTED, NULL);
+		have_slot = false;
+		cp->resent = true;
+		if (rc == -ETIMEDOUT || rc == -EBADMSG)
+			rpc_clnt_disconnect(c->rpc);
+		efs_log(rc == -ETIMEDOUT ? EFS_LOG_WARN : EFS_LOG_INFO, "server %s: %s, retrying",
+			c->host, nfs4_err_name(rc));
+		count(c, cp->proc, 0, true);
+		rc = nfs4_backoff(c, cr, &at.conn_ms, CONN_MAX_MS);
+		if (rc)
+			return rc;
+		continue;
+
+	session_error:
+		count(c, cp->proc, 0, true);
+		if (rc == -NFS4ERR_BADSLOT) {
+			slot_shrink(c, gen, sa.slotid);
+			slot_put(c, &sa, gen, SLOT_UNUSED, NULL);
+			have_slot = false;
+			continue;
+		}
+		if (rc == -NFS4ERR_CONN_NOT_BOUND_TO_SESSION) {
+			/* Not processed: bind this connection, then the same id. */
+			slot_put(c, &sa, gen, SLOT_UNUSED, NULL);
+			have_slot = false;
+			if (nfs4_session_bind_conn(c) == 0)
+				continue;
+			rc = -NFS4ERR_BADSESSION;
+		}
+		if (have_slot) {
+			slot_put(c, &sa, gen,
+				 rc == -NFS4ERR_SEQ_MISORDERED ? SLOT_INTERRUPTED : SLOT_UNUSED,
+				 NULL);
+			have_slot = false;
+		}
+		if (rc == -NFS4ERR_SEQ_MISORDERED && !interrupted) {
+			/* Probe the slot before its next use. */
+			interrupted = true;
 			continue;
 		}
 		if (rc == -NFS4ERR_BADSESSION || rc == -NFS4ERR_DEADSESSION ||
-		    rc == -NFS4ERR_STALE_CLIENTID || rc == -NFS4ERR_BADSLOT ||
-		    rc == -NFS4ERR_SEQ_MISORDERED || rc == -NFS4ERR_CONN_NOT_BOUND_TO_SESSION) {
-			slot_put(c, sa.slotid, gen, false, false);
-			have_slot = false;
-			count(c, cp->proc, 0, true);
-			nfs4_session_recover(c, gen, rc);
-			if (c->cfg.soft && nfs4_ms_since(&start) >= soft_limit)
-				return -ETIMEDOUT;
+		    rc == -NFS4ERR_STALE_CLIENTID || rc == -NFS4ERR_SEQ_MISORDERED) {
+			rc = nfs4_session_recover(c, cr, gen, rc);
+			if (rc)
+				return rc;
 			continue;
 		}
-		if (rc == -NFS4ERR_RETRY_UNCACHED_REP) {
-			/* Processed but not cached: move on to a fresh id. */
-			slot_put(c, sa.slotid, gen, true, false);
-			have_slot = false;
-			if (!cp->idempotent)
-				return -EIO;
-			continue;
-		}
-		if (rc)
-			goto out_put;
-		slot_put(c, sa.slotid, gen, true, false);
-		have_slot = false;
-		count(c, cp->proc, cp->nops, false);
-		if (status == NFS4ERR_DELAY || status == NFS4ERR_GRACE) {
-			count(c, cp->proc, 0, true);
-			if (c->cfg.soft && nfs4_ms_since(&start) >= soft_limit)
-				return -(int)status;
-			nfs4_sleep_ms(delay_ms);
-			delay_ms = delay_ms * 2 > 2000 ? 2000 : delay_ms * 2;
-			continue;
-		}
-		if (sr.status_flags &
-		    (SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED | SEQ4_STATUS_RESTART_RECLAIM_NEEDED))
-			efs_log(EFS_LOG_WARN, "server %s revoked state (flags 0x%x)", c->host,
-				sr.status_flags);
-		cp->res = &cp->rep.body;
-		return 0;
+		return rc;
 	}
-out_put:
-	/* The server may or may not have processed this sequence id. */
+out_unused:
 	if (have_slot)
-		slot_put(c, sa.slotid, gen, false, true);
+		slot_put(c, &sa, gen, SLOT_UNUSED, NULL);
+	return rc;
+out_interrupted:
+	/* Given up (interrupted, stopping, soft): the request's fate is unknown. */
+	if (have_slot)
+		slot_put(c, &sa, gen, SLOT_INTERRUPTED, NULL);
 	return rc;
 }

@@ -143,6 +143,12 @@ static const struct nfs4_err_ent nfs4_errtbl[] = {
 #define NFS4ERR_FIRST_V4 10000
 /* Largest errno value Linux uses; above it (and below 10000) is garbage. */
 #define ERRNO_MAX 4095
+/*
+ * Largest errno the kernel accepts in a FUSE reply that we pass through
+ * (EHWPOISON is 133): a status above it that is not in the table came from
+ * a misbehaving server and is an I/O error to the user.
+ */
+#define ERRNO_PASS_MAX 133
 
 static const struct nfs4_err_ent *lookup(int stat)
 {
@@ -179,7 +185,7 @@ int nfs4_err_to_errno(int e)
 	ent = lookup(v);
 	if (ent)
 		return ent->err;
-	if (v < 0 || v >= NFS4ERR_FIRST_V4 || v > ERRNO_MAX)
+	if (v < 0 || v >= NFS4ERR_FIRST_V4 || v > ERRNO_PASS_MAX)
 		return EIO;
 	/* a local errno: malformed replies are an I/O error to the user */
 	if (v == EBADMSG || v == EPROTO)

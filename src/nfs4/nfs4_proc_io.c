@@ -10,18 +10,19 @@
 #include "util/log.h"
 
 #define SMALL_ARGS 2048
-#define OWNER_LEN  12
 
-static void make_owner(uint8_t out[OWNER_LEN], const char tag[4], uint64_t id)
+void nfs4_make_owner(uint8_t out[NFS4_OWNER_LEN], const char tag[4], uint64_t id, uint64_t id2)
 {
 	int i;
 
 	memcpy(out, tag, 4);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 8; i++) {
 		out[4 + i] = (uint8_t)(id >> (56 - 8 * i));
+		out[12 + i] = (uint8_t)(id2 >> (56 - 8 * i));
+	}
 }
 
-static uint64_t clientid_of(struct nfs4_client *c)
+uint64_t nfs4_clientid_of(struct nfs4_client *c)
 {
 	uint64_t id;
 
@@ -31,7 +32,7 @@ static uint64_t clientid_of(struct nfs4_client *c)
 	return id;
 }
 
-static bool stateid_lost(int rc)
+bool nfs4_stateid_error(int rc)
 {
 	return rc == -NFS4ERR_STALE_STATEID || rc == -NFS4ERR_BAD_STATEID ||
 	       rc == -NFS4ERR_EXPIRED || rc == -NFS4ERR_ADMIN_REVOKED ||
@@ -57,29 +58,26 @@ static void return_delegation(struct nfs4_client *c, const struct rpc_cred *cr,
 	nfs4_compound_fini(&cp);
 }
 
-static int do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *start,
-		   struct nfs4_open_args *a, struct nfs4_open_state *st, struct nfs4_attr *attr)
+int nfs4_do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *start,
+		 struct nfs4_open_args *a, bool machine, struct nfs4_open_state *st,
+		 struct nfs4_attr *attr, bool *resent)
 {
 	struct nfs4_compound cp;
 	struct nfs4_open_res r;
-	uint8_t owner[OWNER_LEN];
-	uint64_t id = atomic_fetch_add(&c->next_owner, 1);
 	int rc;
 
-	make_owner(owner, "efso", id);
-	a->owner = owner;
-	a->owner_len = OWNER_LEN;
-	a->clientid = clientid_of(c);
+	a->clientid = nfs4_clientid_of(c);
 	a->share_access |= OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_OPEN, SMALL_ARGS, false);
 	if (rc)
 		return rc;
+	cp.machine = machine;
 	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, start));
 	if (!rc)
 		rc = nfs4_compound_op(&cp, nfs4_enc_open(&cp.args, a));
 	if (!rc)
 		rc = nfs4_compound_op(&cp, nfs4_enc_getfh(&cp.args));
-	if (!rc)
+	if (!rc && attr)
 		rc = nfs4_compound_op(&cp, nfs4_enc_getattr(&cp.args, &nfs4_bitmap_stat));
 	if (!rc)
 		rc = nfs4_compound_run(&cp, cr);
@@ -89,18 +87,35 @@ static int do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 		rc = nfs4_dec_open(cp.res, &r);
 	if (!rc)
 		rc = nfs4_dec_getfh(cp.res, &st->fh);
-	if (!rc)
+	if (!rc && attr)
 		rc = nfs4_dec_getattr(cp.res, attr);
+	if (resent)
+		*resent = cp.resent;
 	nfs4_compound_fini(&cp);
 	if (rc)
 		return rc;
 	st->stateid = r.stateid;
 	st->have_cinfo = a->claim == CLAIM_NULL;
 	st->cinfo = r.cinfo;
-	st->owner_id = id;
 	st->share_access = a->share_access & OPEN4_SHARE_ACCESS_BOTH;
 	return_delegation(c, cr, &st->fh, &r);
 	return 0;
+}
+
+static int do_open(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *start,
+		   struct nfs4_open_args *a, struct nfs4_open_state *st, struct nfs4_attr *attr)
+{
+	uint8_t owner[NFS4_OWNER_LEN];
+	uint64_t id = atomic_fetch_add(&c->next_owner, 1);
+	int rc;
+
+	nfs4_make_owner(owner, "efso", id, 0);
+	a->owner = owner;
+	a->owner_len = sizeof(owner);
+	rc = nfs4_do_open(c, cr, start, a, false, st, attr, NULL);
+	if (!rc)
+		st->owner_id = id;
+	return rc;
 }
 
 int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
@@ -151,7 +166,7 @@ int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_ope
 		rc = nfs4_dec_close(cp.res, &st->stateid);
 	nfs4_compound_fini(&cp);
 	/* State the server no longer knows is closed as far as we care. */
-	return stateid_lost(rc) ? 0 : rc;
+	return nfs4_stateid_error(rc) ? 0 : rc;
 }
 
 static int read_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
@@ -189,7 +204,7 @@ int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 	if (count > c->rsize)
 		count = c->rsize;
 	rc = read_once(c, cr, fh, sid, off, count, buf, got, eof);
-	if (stateid_lost(rc) && sid) {
+	if (nfs4_stateid_error(rc) && sid) {
 		efs_log(EFS_LOG_INFO, "READ: %s, retrying with the anonymous stateid",
 			nfs4_err_name(rc));
 		rc = read_once(c, cr, fh, &anon, off, count, buf, got, eof);
@@ -232,7 +247,7 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	if (len > c->wsize)
 		len = c->wsize;
 	rc = write_once(c, cr, fh, sid, off, buf, len, stable, written, committed, verf);
-	if (stateid_lost(rc) && sid) {
+	if (nfs4_stateid_error(rc) && sid) {
 		efs_log(EFS_LOG_INFO, "WRITE: %s, retrying with the anonymous stateid",
 			nfs4_err_name(rc));
 		rc = write_once(c, cr, fh, &anon, off, buf, len, stable, written, committed, verf);
@@ -333,16 +348,16 @@ int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 {
 	struct nfs4_compound cp;
 	struct nfs4_lock_args a = {.locktype = locktype, .offset = off, .length = len};
-	uint8_t owner[OWNER_LEN];
+	uint8_t owner[NFS4_OWNER_LEN];
 	int rc;
 
-	make_owner(owner, "efsl", ls->lock_owner);
+	nfs4_make_owner(owner, "efsl", ls->lock_owner, 0);
 	a.new_lock_owner = !ls->have_stateid;
 	a.open_stateid = st->stateid;
 	a.lock_stateid = ls->stateid;
-	a.owner.clientid = clientid_of(c);
+	a.owner.clientid = nfs4_clientid_of(c);
 	a.owner.owner = owner;
-	a.owner.owner_len = OWNER_LEN;
+	a.owner.owner_len = NFS4_OWNER_LEN;
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCK, SMALL_ARGS, false);
 	if (rc)
 		return rc;
@@ -367,13 +382,13 @@ int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 {
 	struct nfs4_compound cp;
 	struct nfs4_lock_owner o;
-	uint8_t owner[OWNER_LEN];
+	uint8_t owner[NFS4_OWNER_LEN];
 	int rc;
 
-	make_owner(owner, "efsl", lock_owner);
-	o.clientid = clientid_of(c);
+	nfs4_make_owner(owner, "efsl", lock_owner, 0);
+	o.clientid = nfs4_clientid_of(c);
 	o.owner = owner;
-	o.owner_len = OWNER_LEN;
+	o.owner_len = NFS4_OWNER_LEN;
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKT, SMALL_ARGS, true);
 	if (rc)
 		return rc;

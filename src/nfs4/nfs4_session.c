@@ -31,12 +31,90 @@ long nfs4_ms_since(const struct timespec *ts)
 	return (now.tv_sec - ts->tv_sec) * 1000 + (now.tv_nsec - ts->tv_nsec) / 1000000;
 }
 
-void nfs4_sleep_ms(unsigned int ms)
+static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+static void ts_add_ms(struct timespec *ts, long ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int stop_check_locked(struct nfs4_client *c, const struct rpc_cred *cr)
+{
+	struct timespec now;
+
+	if (rpc_cred_cancelled(cr))
+		return -EINTR;
+	if (c->life != NFS4_STOPPING)
+		return 0;
+	nfs4_now(&now);
+	return ts_before(&now, &c->stop_at) ? 0 : -ESHUTDOWN;
+}
+
+int nfs4_should_stop(struct nfs4_client *c, const struct rpc_cred *cr)
+{
+	int rc;
+
+	if (rpc_cred_cancelled(cr))
+		return -EINTR;
+	pthread_mutex_lock(&c->lock);
+	rc = stop_check_locked(c, cr);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int nfs4_wait_locked(struct nfs4_client *c, const struct rpc_cred *cr, unsigned int ms)
+{
+	struct timespec dl, slice;
+	int rc = stop_check_locked(c, cr);
+
+	if (rc)
+		return rc;
+	nfs4_now(&dl);
+	ts_add_ms(&dl, ms);
+	if (c->life == NFS4_STOPPING && ts_before(&c->stop_at, &dl))
+		dl = c->stop_at;
+	slice = dl;
+	if (cr && cr->cancelled) {
+		/* An interrupt does not signal our condition: look every 50 ms. */
+		nfs4_now(&slice);
+		ts_add_ms(&slice, 50);
+		if (ts_before(&dl, &slice))
+			slice = dl;
+	}
+	pthread_cond_timedwait(&c->slot_cv, &c->lock, &slice);
+	return stop_check_locked(c, cr);
+}
+
+int nfs4_backoff(struct nfs4_client *c, const struct rpc_cred *cr, unsigned int *ms,
+		 unsigned int max_ms)
+{
+	struct timespec until, now;
+	int rc = 0;
+
+	nfs4_now(&until);
+	ts_add_ms(&until, *ms);
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		nfs4_now(&now);
+		if (!ts_before(&now, &until))
+			break;
+		rc = nfs4_wait_locked(c, cr,
+				      (unsigned int)((until.tv_sec - now.tv_sec) * 1000 +
+						     (until.tv_nsec - now.tv_nsec) / 1000000 + 1));
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	*ms = *ms * 2 > max_ms ? max_ms : *ms * 2;
+	return rc;
 }
 
 int nfs4_timeout_ms(const struct nfs4_client *c)
@@ -89,14 +167,14 @@ struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
-	pthread_cond_init(&c->slot_cv, NULL);
 	{
 		pthread_condattr_t ca;
 
-		/* The renewer's deadlines are CLOCK_MONOTONIC. */
+		/* Every deadline here is CLOCK_MONOTONIC. */
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&c->renew_cv, &ca);
+		pthread_cond_init(&c->slot_cv, &ca);
 		pthread_condattr_destroy(&ca);
 	}
 	atomic_init(&c->next_owner, 1);
@@ -112,7 +190,7 @@ struct nfs4_client *nfs4_client_new(const struct nfs4_client_cfg *cfg)
 	rc.resolve = cfg->resolve;
 	rc.resolve_arg = cfg->resolve_arg;
 	c->rpc = rpc_clnt_new(&rc);
-	if (!c->host || !c->owner_id || !c->rpc) {
+	if (!c->host || !c->owner_id || !c->rpc || nfs4_state_table_new(c)) {
 		nfs4_client_free(c);
 		return NULL;
 	}
@@ -134,7 +212,7 @@ static int solo_begin(struct solo *s)
 	return nfs4_enc_compound_hdr(&s->args, "", NFS4_MINOR_VERSION, &s->nops_off);
 }
 
-static int solo_call(struct nfs4_client *c, struct solo *s, int enc_rc)
+static int solo_call_tmo(struct nfs4_client *c, struct solo *s, int enc_rc, int timeout_ms)
 {
 	struct rpc_cred cr;
 	uint32_t status, nres;
@@ -145,7 +223,7 @@ static int solo_call(struct nfs4_client *c, struct solo *s, int enc_rc)
 	if (rc)
 		return rc;
 	nfs4_machine_cred(&cr);
-	rc = rpc_clnt_call(c->rpc, &cr, NFS4_PROC_COMPOUND, &s->args, &s->rep, nfs4_timeout_ms(c));
+	rc = rpc_clnt_call(c->rpc, &cr, NFS4_PROC_COMPOUND, &s->args, &s->rep, timeout_ms);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&c->stats_lock);
@@ -154,6 +232,11 @@ static int solo_call(struct nfs4_client *c, struct solo *s, int enc_rc)
 	c->stats.per_proc[NFS4_PROC_ID_SESSION]++;
 	pthread_mutex_unlock(&c->stats_lock);
 	return nfs4_dec_compound_hdr(&s->rep.body, &status, &nres);
+}
+
+static int solo_call(struct nfs4_client *c, struct solo *s, int enc_rc)
+{
+	return solo_call_tmo(c, s, enc_rc, nfs4_timeout_ms(c));
 }
 
 static void solo_end(struct solo *s)
@@ -235,9 +318,10 @@ static int create_session(struct nfs4_client *c)
 	c->create_seq++;
 	memcpy(c->sessionid, r.sessionid, NFS4_SESSIONID_SIZE);
 	c->nslots = max;
+	c->target = max - 1;
 	for (i = 0; i < NFS4_MAX_SLOTS; i++) {
 		c->slots[i].seqid = 1;
-		c->slots[i].dead = false;
+		c->slots[i].interrupted = false;
 	}
 	if (r.fore.maxresponsesize > NFS4_COMPOUND_OVERHEAD &&
 	    r.fore.maxresponsesize - NFS4_COMPOUND_OVERHEAD < c->rsize)
@@ -269,6 +353,7 @@ static int reclaim_complete(struct nfs4_client *c)
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_SESSION, 256, true);
 	if (rc)
 		return rc;
+	cp.machine = true;
 	rc = nfs4_compound_op(&cp, nfs4_enc_reclaim_complete(&cp.args, false));
 	if (!rc)
 		rc = nfs4_compound_run(&cp, &cr);
@@ -297,25 +382,98 @@ int nfs4_session_establish(struct nfs4_client *c, bool new_client, char *err, si
 	return rc;
 }
 
-void nfs4_session_recover(struct nfs4_client *c, uint32_t seen_gen, int why)
+/* Best effort: the session we replace must not linger on the server. */
+static int destroy_session_id(struct nfs4_client *c, const uint8_t id[NFS4_SESSIONID_SIZE],
+			      int timeout_ms)
 {
-	char err[256];
-	unsigned int backoff = 100;
-	bool new_client = why == -NFS4ERR_STALE_CLIENTID;
+	struct solo s;
+	int rc = solo_begin(&s);
+
+	if (!rc)
+		rc = solo_call_tmo(c, &s, nfs4_enc_destroy_session(&s.args, id), timeout_ms);
+	if (!rc)
+		rc = nfs4_dec_destroy_session(&s.rep.body);
+	solo_end(&s);
+	if (rc == -NFS4ERR_CONN_NOT_BOUND_TO_SESSION) {
+		/* A connection the session does not know: bind it, then again. */
+		rc = solo_begin(&s);
+		if (!rc)
+			rc = solo_call_tmo(c, &s, nfs4_enc_bind_conn_to_session(&s.args, id),
+					   timeout_ms);
+		if (!rc)
+			rc = nfs4_dec_bind_conn_to_session(&s.rep.body);
+		solo_end(&s);
+		if (!rc) {
+			rc = solo_begin(&s);
+			if (!rc)
+				rc = solo_call_tmo(c, &s, nfs4_enc_destroy_session(&s.args, id),
+						   timeout_ms);
+			if (!rc)
+				rc = nfs4_dec_destroy_session(&s.rep.body);
+			solo_end(&s);
+		}
+	}
+	if (rc && rc != -NFS4ERR_BADSESSION)
+		efs_log(EFS_LOG_INFO, "DESTROY_SESSION: %s", nfs4_err_name(rc));
+	return rc;
+}
+
+int nfs4_session_bind_conn(struct nfs4_client *c)
+{
+	uint8_t id[NFS4_SESSIONID_SIZE];
+	struct solo s;
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	while (c->recovering && c->gen == seen_gen)
-		pthread_cond_wait(&c->slot_cv, &c->lock);
-	if (c->gen != seen_gen || c->stopping) {
+	memcpy(id, c->sessionid, sizeof(id));
+	pthread_mutex_unlock(&c->lock);
+	rc = solo_begin(&s);
+	if (!rc)
+		rc = solo_call(c, &s, nfs4_enc_bind_conn_to_session(&s.args, id));
+	if (!rc)
+		rc = nfs4_dec_bind_conn_to_session(&s.rep.body);
+	solo_end(&s);
+	efs_log(rc ? EFS_LOG_WARN : EFS_LOG_INFO, "BIND_CONN_TO_SESSION: %s", nfs4_err_name(rc));
+	return rc;
+}
+
+int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint32_t seen_gen,
+			 int why)
+{
+	uint8_t old_id[NFS4_SESSIONID_SIZE];
+	char err[256];
+	unsigned int backoff = 100;
+	bool new_client = why == -NFS4ERR_STALE_CLIENTID;
+	bool old_alive = why == -NFS4ERR_SEQ_MISORDERED;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->recovering && c->gen == seen_gen) {
+		rc = nfs4_wait_locked(c, cr, 1000);
+		if (rc) {
+			pthread_mutex_unlock(&c->lock);
+			return rc;
+		}
+	}
+	if (c->gen != seen_gen) {
 		pthread_mutex_unlock(&c->lock);
-		return;
+		return 0;
+	}
+	rc = stop_check_locked(c, NULL);
+	if (rc) {
+		pthread_mutex_unlock(&c->lock);
+		return rc;
 	}
 	c->recovering = true;
+	if (c->life == NFS4_RUNNING)
+		c->life = NFS4_RECOVERING;
+	memcpy(old_id, c->sessionid, sizeof(old_id));
 	pthread_mutex_unlock(&c->lock);
 
 	efs_log(EFS_LOG_NOTICE, "server %s: %s, re-establishing the session", c->host,
 		nfs4_err_name(why));
+	if (old_alive)
+		destroy_session_id(c, old_id, nfs4_timeout_ms(c));
 	for (;;) {
 		rc = nfs4_session_establish(c, new_client, err, sizeof(err));
 		if (rc == 0)
@@ -326,23 +484,48 @@ void nfs4_session_recover(struct nfs4_client *c, uint32_t seen_gen, int why)
 		}
 		efs_log(EFS_LOG_WARN, "%s", err);
 		pthread_mutex_lock(&c->lock);
-		if (c->stopping || c->cfg.soft) {
+		rc = stop_check_locked(c, NULL);
+		if (rc || c->cfg.soft) {
+			/* soft: this call fails; the next one tries again */
+			c->recovering = false;
+			if (c->life == NFS4_RECOVERING)
+				c->life = NFS4_RUNNING;
+			pthread_cond_broadcast(&c->slot_cv);
+			pthread_mutex_unlock(&c->lock);
+			return rc ? rc : (c->cfg.softerr ? -ETIMEDOUT : -EIO);
+		}
+		pthread_mutex_unlock(&c->lock);
+		rc = nfs4_backoff(c, NULL, &backoff, 5000);
+		if (rc == -ESHUTDOWN) {
+			pthread_mutex_lock(&c->lock);
 			c->recovering = false;
 			pthread_cond_broadcast(&c->slot_cv);
 			pthread_mutex_unlock(&c->lock);
-			return;
+			return rc;
 		}
-		pthread_mutex_unlock(&c->lock);
-		nfs4_sleep_ms(backoff);
-		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 	}
 	pthread_mutex_lock(&c->lock);
 	c->recovering = false;
+	c->reclaiming = new_client;
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_mutex_unlock(&c->lock);
-	if (new_client)
-		reclaim_complete(c);
-	efs_log(EFS_LOG_NOTICE, "server %s: session re-established", c->host);
+	if (new_client) {
+		/* Opens and locks first (grace period), then RECLAIM_COMPLETE. */
+		nfs4_state_reclaim(c);
+		rc = reclaim_complete(c);
+		if (rc)
+			efs_log(EFS_LOG_WARN, "RECLAIM_COMPLETE: %s", nfs4_err_name(rc));
+		nfs4_state_reopen_lost(c);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->reclaiming = false;
+	if (c->life == NFS4_RECOVERING)
+		c->life = NFS4_RUNNING;
+	pthread_cond_broadcast(&c->slot_cv);
+	pthread_mutex_unlock(&c->lock);
+	efs_log(EFS_LOG_NOTICE, "server %s: session re-established%s", c->host,
+		new_client ? " (new client id, state reclaimed)" : "");
+	return 0;
 }
 
 static int sequence_ping(struct nfs4_client *c)
@@ -359,6 +542,11 @@ static int sequence_ping(struct nfs4_client *c)
 	return rc;
 }
 
+/*
+ * The lease renewer: a SEQUENCE when nothing else renewed the lease for
+ * lease/3.  Once the client is STOPPING it becomes the stopper: at the
+ * stop deadline it abandons every call still waiting for the server.
+ */
 static void *renewer_main(void *arg)
 {
 	struct nfs4_client *c = arg;
@@ -366,29 +554,55 @@ static void *renewer_main(void *arg)
 	long period_ms;
 
 	pthread_mutex_lock(&c->lock);
-	while (!c->stopping) {
+	while (c->life != NFS4_STOPPING) {
 		period_ms = (long)c->lease * 1000 / 3;
 		if (period_ms < 500)
 			period_ms = 500;
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += period_ms / 1000;
-		deadline.tv_nsec += (period_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
+		nfs4_now(&deadline);
+		ts_add_ms(&deadline, period_ms);
 		pthread_cond_timedwait(&c->renew_cv, &c->lock, &deadline);
-		if (c->stopping)
+		if (c->life == NFS4_STOPPING)
 			break;
-		if (nfs4_ms_since(&c->last_ok) < period_ms)
+		if (nfs4_ms_since(&c->last_ok) < period_ms || c->recovering)
 			continue;
 		pthread_mutex_unlock(&c->lock);
 		if (sequence_ping(c) == 0)
 			efs_log(EFS_LOG_DEBUG, "lease renewed");
 		pthread_mutex_lock(&c->lock);
 	}
+	while (!c->stop_done) {
+		struct timespec now;
+
+		nfs4_now(&now);
+		if (!ts_before(&now, &c->stop_at)) {
+			c->aborted = true;
+			pthread_mutex_unlock(&c->lock);
+			efs_log(EFS_LOG_WARN,
+				"server %s: not answering while unmounting; giving up", c->host);
+			rpc_clnt_abort(c->rpc);
+			pthread_mutex_lock(&c->lock);
+			break;
+		}
+		pthread_cond_timedwait(&c->renew_cv, &c->lock, &c->stop_at);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
+}
+
+void nfs4_client_stop(struct nfs4_client *c, unsigned int grace_ms)
+{
+	struct timespec at;
+
+	nfs4_now(&at);
+	ts_add_ms(&at, grace_ms);
+	pthread_mutex_lock(&c->lock);
+	if (c->life != NFS4_STOPPING || ts_before(&at, &c->stop_at)) {
+		c->life = NFS4_STOPPING;
+		c->stop_at = at;
+	}
+	pthread_cond_broadcast(&c->slot_cv);
+	pthread_cond_broadcast(&c->renew_cv);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int nfs4_client_start(struct nfs4_client *c, char *err, size_t errlen)
@@ -497,32 +711,41 @@ fail:
 	return 0;
 }
 
+#define SHUTDOWN_GRACE_MS  2000
+#define DESTROY_TIMEOUT_MS 1000
+
 void nfs4_client_shutdown(struct nfs4_client *c)
 {
+	uint8_t id[NFS4_SESSIONID_SIZE];
 	struct solo s;
-	bool join, had;
+	bool join, had, talk;
+	uint64_t clientid;
 	int rc;
 
+	nfs4_client_stop(c, SHUTDOWN_GRACE_MS);
 	pthread_mutex_lock(&c->lock);
-	c->stopping = true;
+	c->stop_done = true;
 	join = c->renewer_running;
 	c->renewer_running = false;
 	had = c->have_session;
+	/* Only talk to a server that answered within the last lease. */
+	talk = had && !c->aborted && nfs4_ms_since(&c->last_ok) < (long)c->lease * 1000;
+	memcpy(id, c->sessionid, sizeof(id));
+	clientid = c->clientid;
 	pthread_cond_broadcast(&c->renew_cv);
 	pthread_mutex_unlock(&c->lock);
 	if (join)
 		pthread_join(c->renewer, NULL);
-	if (!had)
+	nfs4_state_table_free(c);
+	if (!talk) {
+		if (had)
+			efs_log(EFS_LOG_WARN,
+				"server %s unreachable: session and client id left "
+				"to expire with the lease",
+				c->host);
 		return;
-	rc = solo_begin(&s);
-	if (!rc)
-		rc = solo_call(c, &s, nfs4_enc_destroy_session(&s.args, c->sessionid));
-	if (!rc)
-		rc = nfs4_dec_destroy_session(&s.rep.body);
-	solo_end(&s);
-	if (rc)
-		efs_log(EFS_LOG_WARN, "DESTROY_SESSION failed: %s", nfs4_err_name(rc));
-	else
+	}
+	if (destroy_session_id(c, id, DESTROY_TIMEOUT_MS) == 0)
 		efs_log(EFS_LOG_NOTICE, "session destroyed");
 	pthread_mutex_lock(&c->lock);
 	c->have_session = false;
@@ -530,7 +753,8 @@ void nfs4_client_shutdown(struct nfs4_client *c)
 	pthread_mutex_unlock(&c->lock);
 	rc = solo_begin(&s);
 	if (!rc)
-		rc = solo_call(c, &s, nfs4_enc_destroy_clientid(&s.args, c->clientid));
+		rc = solo_call_tmo(c, &s, nfs4_enc_destroy_clientid(&s.args, clientid),
+				   DESTROY_TIMEOUT_MS);
 	if (!rc)
 		rc = nfs4_dec_destroy_clientid(&s.rep.body);
 	solo_end(&s);

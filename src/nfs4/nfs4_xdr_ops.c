@@ -457,6 +457,44 @@ int nfs4_dec_close(struct xdr *x, struct nfs4_stateid *sid)
 	return nfs4_xdr_dec_stateid(x, sid);
 }
 
+int nfs4_enc_open_downgrade(struct xdr *x, const struct nfs4_stateid *sid, uint32_t share_access)
+{
+	if (nfs4_xdr_enc_op(x, OP_OPEN_DOWNGRADE) || nfs4_xdr_enc_stateid(x, sid) ||
+	    xdr_put_u32(x, 0) /* seqid */ || xdr_put_u32(x, share_access) ||
+	    xdr_put_u32(x, OPEN4_SHARE_DENY_NONE))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int nfs4_dec_open_downgrade(struct xdr *x, struct nfs4_stateid *sid)
+{
+	int rc = nfs4_xdr_dec_op(x, OP_OPEN_DOWNGRADE);
+
+	if (rc)
+		return rc;
+	return nfs4_xdr_dec_stateid(x, sid);
+}
+
+int nfs4_enc_test_stateid(struct xdr *x, const struct nfs4_stateid *sid)
+{
+	if (nfs4_xdr_enc_op(x, OP_TEST_STATEID) || xdr_put_u32(x, 1) ||
+	    nfs4_xdr_enc_stateid(x, sid))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int nfs4_dec_test_stateid(struct xdr *x, uint32_t *status)
+{
+	uint32_t n;
+	int rc = nfs4_xdr_dec_op(x, OP_TEST_STATEID);
+
+	if (rc)
+		return rc;
+	if (xdr_get_u32(x, &n) || n != 1 || xdr_get_u32(x, status))
+		return -EBADMSG;
+	return 0;
+}
+
 int nfs4_enc_delegreturn(struct xdr *x, const struct nfs4_stateid *sid)
 {
 	return enc_stateid_op(x, OP_DELEGRETURN, sid);

@@ -189,6 +189,29 @@ int nfs4_dec_destroy_session(struct xdr *x)
 	return nfs4_xdr_dec_op(x, OP_DESTROY_SESSION);
 }
 
+int nfs4_enc_bind_conn_to_session(struct xdr *x, const uint8_t sessionid[NFS4_SESSIONID_SIZE])
+{
+	if (nfs4_xdr_enc_op(x, OP_BIND_CONN_TO_SESSION) ||
+	    xdr_put_fixed(x, sessionid, NFS4_SESSIONID_SIZE) ||
+	    xdr_put_u32(x, 1) /* CDFC4_FORE */ || xdr_put_u32(x, 0) /* no RDMA */)
+		return -EMSGSIZE;
+	return 0;
+}
+
+int nfs4_dec_bind_conn_to_session(struct xdr *x)
+{
+	uint8_t sid[NFS4_SESSIONID_SIZE];
+	uint32_t dir, rdma;
+	int rc = nfs4_xdr_dec_op(x, OP_BIND_CONN_TO_SESSION);
+
+	if (rc)
+		return rc;
+	if (xdr_get_fixed_copy(x, sid, sizeof(sid)) || xdr_get_u32(x, &dir) ||
+	    xdr_get_u32(x, &rdma))
+		return -EBADMSG;
+	return 0;
+}
+
 int nfs4_enc_destroy_clientid(struct xdr *x, uint64_t clientid)
 {
 	if (nfs4_xdr_enc_op(x, OP_DESTROY_CLIENTID) || xdr_put_u64(x, clientid))

@@ -88,6 +88,7 @@ struct rpc_clnt {
 	struct rpc_conn *conn;	  /* current connection (holds a ref) */
 	struct rpc_conn *conns;	  /* all connections not yet reaped */
 	bool connecting, closing;
+	bool aborted;		  /* rpc_clnt_abort(): no new connections */
 	unsigned int connect_seq; /* completed connect attempts */
 	int connect_err;	  /* result of the last attempt */
 	char connect_msg[256];	  /* its message, for waiters */
@@ -538,7 +539,7 @@ static int conn_get(struct rpc_clnt *c, struct rpc_conn **out, char *err, size_t
 
 	pthread_mutex_lock(&c->conn_lock);
 	for (;;) {
-		if (c->closing) {
+		if (c->closing || c->aborted) {
 			pthread_mutex_unlock(&c->conn_lock);
 			snprintf(err, errlen, "client is shutting down");
 			return -ESHUTDOWN;
@@ -647,6 +648,16 @@ int rpc_clnt_connect(struct rpc_clnt *c, char *err, size_t errlen)
 	return rc;
 }
 
+void rpc_clnt_abort(struct rpc_clnt *c)
+{
+	pthread_mutex_lock(&c->conn_lock);
+	c->aborted = true;
+	if (c->conn)
+		conn_retire_locked(c, c->conn);
+	pthread_cond_broadcast(&c->conn_cond);
+	pthread_mutex_unlock(&c->conn_lock);
+}
+
 void rpc_clnt_disconnect(struct rpc_clnt *c)
 {
 	pthread_mutex_lock(&c->conn_lock);
@@ -738,6 +749,14 @@ static void deadline_after(struct timespec *ts, int ms)
 	}
 }
 
+static bool deadline_passed(const struct timespec *dl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec);
+}
+
 int rpc_clnt_call(struct rpc_clnt *c, const struct rpc_cred *cred, uint32_t proc,
 		  const struct xdr *args, struct rpc_reply *rep, int timeout_ms)
 {
@@ -747,8 +766,7 @@ int rpc_clnt_call(struct rpc_clnt *c, const struct rpc_cred *cred, uint32_t proc
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	if (timeout_ms > 0)
-		deadline_after(&dl, timeout_ms);
+	deadline_after(&dl, timeout_ms > 0 ? timeout_ms : 0);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&call.cond, &ca);
@@ -759,17 +777,33 @@ int rpc_clnt_call(struct rpc_clnt *c, const struct rpc_cred *cred, uint32_t proc
 		goto out;
 	pthread_mutex_lock(&c->pend_lock);
 	while (!call.completed) {
-		if (timeout_ms > 0) {
-			if (pthread_cond_timedwait(&call.cond, &c->pend_lock, &dl) == ETIMEDOUT &&
-			    !call.completed && call.queued) {
-				table_remove(c, &call);
-				call.err = -ETIMEDOUT;
-				call.completed = true;
-				efs_log(EFS_LOG_DEBUG, "rpc: call xid 0x%08x timed out after %d ms",
-					call.xid, timeout_ms);
-			}
-		} else {
+		struct timespec slice = dl;
+		int err = 0;
+
+		if (cred && cred->cancelled) {
+			/* Interruptible: wake up every 50 ms to look at the flag. */
+			deadline_after(&slice, 50);
+			if (timeout_ms > 0 &&
+			    (slice.tv_sec > dl.tv_sec ||
+			     (slice.tv_sec == dl.tv_sec && slice.tv_nsec > dl.tv_nsec)))
+				slice = dl;
+		}
+		if (timeout_ms > 0 || (cred && cred->cancelled))
+			pthread_cond_timedwait(&call.cond, &c->pend_lock, &slice);
+		else
 			pthread_cond_wait(&call.cond, &c->pend_lock);
+		if (call.completed || !call.queued)
+			continue;
+		if (rpc_cred_cancelled(cred))
+			err = -EINTR;
+		else if (timeout_ms > 0 && deadline_passed(&dl))
+			err = -ETIMEDOUT;
+		if (err) {
+			table_remove(c, &call);
+			call.err = err;
+			call.completed = true;
+			efs_log(EFS_LOG_DEBUG, "rpc: call xid 0x%08x %s", call.xid,
+				err == -EINTR ? "interrupted" : "timed out");
 		}
 	}
 	pthread_mutex_unlock(&c->pend_lock);

@@ -4,7 +4,8 @@
   build_dir       the build tree (test tools): $EFS_FUSE_BUILDDIR, $BUILD_DIR,
                   the daemon's directory, or <repo>/build
   it_tmp          session temp dir (under $EFS_IT_TMPDIR if set); at the end
-                  nothing may be mounted under it or running for it
+                  nothing may be mounted under it or running for it; kept
+                  (daemon logs, server logs) when $EFS_IT_KEEP is set
   ganesha         session nfs-ganesha (lease 60 s) on 127.0.0.1:<own port>
   ganesha_factory start more servers (e.g. a short lease); stopped at teardown
   mnt             module-wide efs-fuse mount of `ganesha`, as root
@@ -94,7 +95,7 @@ def it_tmp():
     for s in _all_servers:
         s.stop()
     mounts.reap_orphans()
-    if not left and not alive and not mounts.fuse_mounts_under(base):
+    if not left and not alive and not mounts.fuse_mounts_under(base) and not os.environ.get("EFS_IT_KEEP"):
         shutil.rmtree(base, ignore_errors=True)
     assert not left, "FUSE mounts left after the tests: %r" % left
     assert not alive, "efs-fuse daemons left after the tests: %r" % alive

@@ -235,17 +235,91 @@ int nfs4_link_ci(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 	return 0;
 }
 
-static int open_common(uint64_t id, uint32_t acc, struct nfs4_open_state *st,
-		       struct nfs4_attr *attr)
+/* The fake open state: one per FUSE open (the fake keeps no table). */
+struct nfs4_open {
+	struct nfs4_fh fh;
+	int refs;
+	unsigned locks; /* ranges held */
+};
+
+static int open_common(uint64_t id, struct nfs4_open **op, struct nfs4_attr *attr)
 {
-	memset(st, 0, sizeof(*st));
-	fh_of(id, &st->fh);
-	st->share_access = acc;
-	st->stateid.seqid = 1;
+	struct nfs4_open *o = calloc(1, sizeof(*o));
+
+	assert_non_null(o);
+	fh_of(id, &o->fh);
+	o->refs = 1;
 	attr_of(id, NF4REG, attr);
+	*op = o;
 	return 0;
 }
 
+int nfs4_open_by_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
+		      const char *name, uint32_t share_access, bool create, bool exclusive,
+		      const struct nfs4_sattr *sa, struct nfs4_open **op, struct nfs4_attr *attr,
+		      struct nfs4_change_info *ci)
+{
+	(void)c;
+	(void)cr;
+	(void)dir;
+	(void)create;
+	(void)sa;
+	(void)share_access;
+	if (exclusive && strcmp(name, "f9") == 0)
+		return -NFS4ERR_EXIST;
+	if (ci)
+		dir_changed(ci);
+	return open_common(strtoull(name + 1, NULL, 10), op, attr);
+}
+
+int nfs4_open_by_fh(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		    uint32_t share_access, struct nfs4_open **op, struct nfs4_attr *attr)
+{
+	uint64_t id;
+
+	(void)c;
+	(void)cr;
+	(void)share_access;
+	memcpy(&id, fh->data, 8);
+	return open_common(id, op, attr);
+}
+
+void nfs4_open_hold(struct nfs4_open *op)
+{
+	op->refs++;
+}
+
+void nfs4_open_put(struct nfs4_client *c, struct nfs4_open *op)
+{
+	(void)c;
+	if (op && --op->refs == 0)
+		free(op);
+}
+
+int nfs4_open_release(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		      uint32_t share_access)
+{
+	(void)cr;
+	(void)share_access;
+	if (op->locks)
+		srv.unlocks++; /* the release drops what is still locked */
+	srv.closes++;
+	nfs4_open_put(c, op);
+	return 0;
+}
+
+void nfs4_open_get_fh(struct nfs4_open *op, struct nfs4_fh *fh)
+{
+	*fh = op->fh;
+}
+
+bool nfs4_open_lost(struct nfs4_open *op)
+{
+	(void)op;
+	return false;
+}
+
+/* mknod of a regular file: OPEN(CREATE) then CLOSE, no shared state. */
 int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		   const char *name, uint32_t share_access, bool create, bool exclusive,
 		   const struct nfs4_sattr *sa, struct nfs4_open_state *st, struct nfs4_attr *attr)
@@ -257,18 +331,11 @@ int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 	(void)sa;
 	if (exclusive && strcmp(name, "f9") == 0)
 		return -NFS4ERR_EXIST;
-	return open_common(strtoull(name + 1, NULL, 10), share_access, st, attr);
-}
-
-int nfs4_open_fh(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-		 uint32_t share_access, struct nfs4_open_state *st, struct nfs4_attr *attr)
-{
-	uint64_t id;
-
-	(void)c;
-	(void)cr;
-	memcpy(&id, fh->data, 8);
-	return open_common(id, share_access, st, attr);
+	memset(st, 0, sizeof(*st));
+	fh_of(strtoull(name + 1, NULL, 10), &st->fh);
+	st->share_access = share_access;
+	attr_of(strtoull(name + 1, NULL, 10), NF4REG, attr);
+	return 0;
 }
 
 int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st)
@@ -280,17 +347,15 @@ int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_ope
 	return 0;
 }
 
-int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-	      const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
-	      uint32_t *got, bool *eof)
+int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		   uint64_t off, uint32_t count, void *buf, uint32_t *got, bool *eof)
 {
 	const uint64_t size = 100000;
 	uint32_t n;
 
 	(void)c;
 	(void)cr;
-	(void)fh;
-	(void)sid;
+	(void)op;
 	n = off >= size ? 0 : (uint32_t)(size - off < count ? size - off : count);
 	if (n > 1000)
 		n = 1000; /* short reads before EOF */
@@ -298,6 +363,20 @@ int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 	*got = n;
 	*eof = off + n >= size;
 	return 0;
+}
+
+int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
+		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE])
+{
+	return nfs4_write(c, cr, &op->fh, NULL, off, buf, len, stable, written, committed, verf);
+}
+
+int nfs4_setattr_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		      const struct nfs4_fh *fh, const struct nfs4_sattr *sa, struct nfs4_attr *attr)
+{
+	(void)op;
+	return nfs4_setattr(c, cr, fh, NULL, sa, attr);
 }
 
 int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
@@ -317,22 +396,6 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	*written = len;
 	*committed = stable;
 	memcpy(verf, srv.write_verf, NFS4_VERIFIER_SIZE);
-	return 0;
-}
-
-int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st,
-		     uint64_t off, const void *buf, uint32_t len, bool close)
-{
-	(void)c;
-	(void)cr;
-	(void)st;
-	(void)buf;
-	(void)len;
-	srv.writes++;
-	srv.last_stable = FILE_SYNC4;
-	srv.last_off = off;
-	if (close)
-		srv.closes++;
 	return 0;
 }
 
@@ -403,30 +466,29 @@ int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 	return 0;
 }
 
-int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
-	      struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len,
-	      struct nfs4_lock_denied *denied)
+int nfs4_lock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		   uint64_t owner, uint32_t locktype, uint64_t off, uint64_t len,
+		   struct nfs4_lock_denied *denied)
 {
 	(void)c;
 	(void)cr;
-	(void)st;
 	(void)locktype;
 	(void)off;
 	(void)len;
 	(void)denied;
-	ls->have_stateid = true;
-	ls->stateid.seqid++;
+	(void)owner;
+	op->locks++;
 	return 0;
 }
 
-int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-	       uint64_t lock_owner, uint32_t locktype, uint64_t off, uint64_t len,
-	       struct nfs4_lock_denied *denied)
+int nfs4_lockt_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		    uint64_t owner, uint32_t locktype, uint64_t off, uint64_t len,
+		    struct nfs4_lock_denied *denied)
 {
 	(void)c;
 	(void)cr;
-	(void)fh;
-	(void)lock_owner;
+	(void)op;
+	(void)owner;
 	(void)locktype;
 	denied->offset = off;
 	denied->length = len;
@@ -434,18 +496,24 @@ int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	return -NFS4ERR_DENIED;
 }
 
-int nfs4_locku(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
-	       struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len)
+/* The fake tracks one lock owner, 77, as the tests use it. */
+int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		     uint64_t owner, uint64_t off, uint64_t len)
 {
 	(void)c;
 	(void)cr;
-	(void)st;
-	(void)ls;
-	(void)locktype;
+	(void)owner;
 	(void)off;
 	(void)len;
 	srv.unlocks++;
+	op->locks = 0;
 	return 0;
+}
+
+bool nfs4_open_has_locks(struct nfs4_client *c, struct nfs4_open *op, uint64_t owner)
+{
+	(void)c;
+	return owner == 77 && op->locks > 0;
 }
 
 /* ---- helpers ---- */
@@ -1062,7 +1130,7 @@ static void test_locks(void **state)
 
 	assert_int_equal(efs_fs_open(fs, &root_cred, EFS_ROOT_INO, O_RDWR, &f), 0);
 	assert_int_equal(efs_fs_setlk(fs, &root_cred, f, 77, F_WRLCK, 0, 0, false), 0);
-	assert_non_null(fs->root->locks);
+	assert_true(nfs4_open_has_locks(fake_clnt, f->op, 77));
 	assert_int_equal(efs_fs_getlk(fs, &root_cred, f, 78, &type, &start, &len), 0);
 	assert_int_equal(type, F_WRLCK);
 	assert_int_equal(start, 10);
@@ -1072,12 +1140,13 @@ static void test_locks(void **state)
 	/* close(2) by the owner drops its locks; another owner's flush does not */
 	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 99), 0);
 	assert_int_equal(srv.unlocks, 1);
+	assert_int_equal(efs_fs_setlk(fs, &root_cred, f, 77, F_WRLCK, 0, 0, false), 0);
 	assert_int_equal(efs_fs_flush(fs, &root_cred, f, 77), 0);
 	assert_int_equal(srv.unlocks, 2);
-	/* release drops the lock state before CLOSE */
+	/* release hands what is still locked to the state layer, then CLOSE */
+	assert_int_equal(efs_fs_setlk(fs, &root_cred, f, 77, F_WRLCK, 0, 0, false), 0);
 	assert_int_equal(efs_fs_release(fs, f), 0);
 	assert_int_equal(srv.unlocks, 3);
-	assert_null(fs->root->locks);
 }
 
 static void test_free_closes_leftovers(void **state)
