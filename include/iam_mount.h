@@ -29,6 +29,13 @@ int iam_mount_new(const struct mount_opts *o, struct iam_mount **out, char *err,
 int iam_mount_prepare(struct iam_mount *im, const char *fs_id, const char *region, char *err,
 		      size_t errlen);
 const struct iam_cert_cfg *iam_mount_cert_cfg(const struct iam_mount *im);
+/*
+ * The mount failed with rc after TLS was accepted: when rc says the server
+ * refused access (-EACCES, -EPERM, NFS4ERR_ACCESS/PERM), append to err what
+ * IAM / the access point has to do with it (EFS refuses a policy-denied
+ * mount at the NFS level, "access denied by server", as well as with TLS).
+ */
+void iam_mount_explain(struct iam_mount *im, int rc, char *err, size_t errlen);
 void iam_mount_free(struct iam_mount *im);
 
 #endif

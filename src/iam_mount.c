@@ -4,6 +4,7 @@
 #include "iam_mount.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct iam_mount {
 	char awsprofile[64];
 	const struct mount_opts *o;
 	char fs_id[32], region[32], common_name[65];
+	pthread_mutex_t lock; /* protects source */
+	char source[160];     /* where the last credentials came from */
 	struct iam_key *key;
 	struct cred_provider *creds;
 	struct iam_cert_cfg cert; /* points into this struct */
@@ -49,6 +52,7 @@ int iam_mount_new(const struct mount_opts *o, struct iam_mount **out, char *err,
 		rc = -ENOMEM;
 		goto out;
 	}
+	pthread_mutex_init(&im->lock, NULL);
 	im->o = o;
 	im->iam = o->iam || cfg->iam;
 	snprintf(im->accesspoint, sizeof(im->accesspoint), "%s",
@@ -73,6 +77,9 @@ static int get_creds(void *arg, struct iam_creds *out, char *source, size_t srcl
 		memcpy(out->secret_access_key, c.secret_access_key, sizeof(out->secret_access_key));
 		memcpy(out->session_token, c.session_token, sizeof(out->session_token));
 		snprintf(source, srclen, "%s", c.source);
+		pthread_mutex_lock(&im->lock);
+		snprintf(im->source, sizeof(im->source), "%s", c.source);
+		pthread_mutex_unlock(&im->lock);
 	}
 	explicit_bzero(&c, sizeof(c));
 	return rc;
@@ -141,6 +148,32 @@ int iam_mount_prepare(struct iam_mount *im, const char *fs_id, const char *regio
 	return 0;
 }
 
+void iam_mount_explain(struct iam_mount *im, int rc, char *err, size_t errlen)
+{
+	size_t n = strlen(err);
+	char src[160];
+
+	if (rc != -EACCES && rc != -EPERM && !strstr(err, "NFS4ERR_ACCESS") &&
+	    !strstr(err, "NFS4ERR_PERM"))
+		return;
+	pthread_mutex_lock(&im->lock);
+	snprintf(src, sizeof(src), "%s", im->source);
+	pthread_mutex_unlock(&im->lock);
+	if (im->iam)
+		snprintf(err + n, errlen - n,
+			 ": the file system policy of %s may not grant "
+			 "elasticfilesystem:ClientMount "
+			 "to the credentials from %s%s%s",
+			 im->fs_id, src[0] ? src : "?",
+			 im->cert.access_point ? ", or access point " : "",
+			 im->cert.access_point ? "denies its root directory to its user" : "");
+	else
+		snprintf(err + n, errlen - n,
+			 ": the file system policy may require IAM authorization (add -o iam)%s",
+			 im->cert.access_point ? ", or the access point denies its root directory"
+					       : "");
+}
+
 const struct iam_cert_cfg *iam_mount_cert_cfg(const struct iam_mount *im)
 {
 	return &im->cert;
@@ -152,5 +185,6 @@ void iam_mount_free(struct iam_mount *im)
 		return;
 	cred_provider_free(im->creds);
 	iam_key_free(im->key);
+	pthread_mutex_destroy(&im->lock);
 	free(im);
 }

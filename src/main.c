@@ -214,6 +214,8 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	rc = nfs4_client_mount(m->client, o->export_path, &root, &root_attr, err, errlen);
+	if (rc && m->iam)
+		iam_mount_explain(m->iam, rc, err, errlen);
 	if (rc)
 		return rc;
 

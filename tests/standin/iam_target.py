@@ -11,8 +11,13 @@ FILE.json (re-read at every handshake, so a test can change it between
 connections):
   cert, key              the server certificate and key (PEM)
   fs_id, region, keys, policy, access_points, max_skew_s   see efs_iam.py
-  backends: {"rw": [host, port], "ro": [host, port]?}
+  backends: {"rw": [host, port], "ro": [host, port]?, "deny": [host, port]?}
       "ro" serves identities the policy grants ClientMount but not ClientWrite
+  deny_mode: "alert" (default): a policy refusal is the access_denied alert;
+      "nfs": the handshake completes and the connection goes to the "deny"
+      backend (an export with Access_Type = None), which answers
+      NFS4ERR_ACCESS -- how EFS is publicly reported to refuse a mount the
+      policy denies ("mount.nfs4: access denied by server")
   access_points: {"fsap-...": {"fs_id": F, "backend": [host, port]}}
       an access point mount goes to its own backend (a ganesha export with
       the access point's root directory and Squash = All to its uid/gid)
@@ -102,7 +107,10 @@ class Target:
                 entry = verdict.as_dict()
                 entry["peer"] = "%s:%d" % peer
                 self.record(entry)
-                if not verdict.ok:
+                if (not verdict.ok and verdict.alert == efs_iam.ACCESS_DENIED
+                        and cfg.get("deny_mode") == "nfs"):
+                    pass  # finish the handshake; _backend() picks "deny"
+                elif not verdict.ok:
                     # our Finished is not sent: the alert replaces it, in the clear
                     sock.sendall(bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, verdict.alert]))
                     return
@@ -155,6 +163,8 @@ class Target:
 
     @staticmethod
     def _backend(cfg, verdict):
+        if not verdict.ok:
+            return cfg["backends"]["deny"]
         ap = verdict.info.get("access_point")
         if ap:
             return cfg["access_points"][ap]["backend"]

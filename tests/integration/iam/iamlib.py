@@ -61,21 +61,24 @@ class PseudoRootGanesha(ganesha_lib.Ganesha):
     """ganesha exporting export_dir at the pseudo root, optionally read-only or
     squashing everyone to one uid/gid (an access point's enforced identity)."""
 
-    def __init__(self, state_dir, export_dir, ro=False, squash_to=None):
+    def __init__(self, state_dir, export_dir, ro=False, squash_to=None, deny=False):
         super().__init__(state_dir, export_dir=export_dir)
-        self.ro, self.squash_to = ro, squash_to
+        self.ro, self.squash_to, self.deny = ro, squash_to, deny
 
     def render_config(self):
         text = super().render_config()
         text = text.replace("Pseudo = /export;", "Pseudo = /;")
         if self.ro:
             text = text.replace("Access_Type = RW;", "Access_Type = RO;")
+        if self.deny:
+            text = text.replace("Access_Type = RW;", "Access_Type = None;")
         if self.squash_to:
             text = text.replace("Squash = No_Root_Squash;",
                                 "Squash = All; Anonymous_Uid = %d; Anonymous_Gid = %d;"
                                 % self.squash_to)
         for want in ("Pseudo = /;",) + (("Access_Type = RO;",) if self.ro else ()) + \
-                (("Squash = All;",) if self.squash_to else ()):
+                (("Squash = All;",) if self.squash_to else ()) + \
+                (("Access_Type = None;",) if self.deny else ()):
             assert want in text, "ganesha template changed: %s not applied" % want
         return text
 
@@ -100,6 +103,7 @@ class FileSystem:
         self.rw = one("rw", self.root)
         self.ro = one("ro", self.root, ro=True)
         self.ap = one("ap", self.ap_root, squash_to=(AP_UID, AP_GID))
+        self.deny = one("deny", self.root, deny=True)
         return self
 
     def stop(self):
@@ -139,7 +143,8 @@ class IamTarget:
             "cert": os.path.join(certs, "server.crt"),
             "key": os.path.join(certs, "server.key"),
             "fs_id": FS_ID, "region": REGION, "keys": _keys(), "policy": None,
-            "backends": {"rw": [fs.rw.addr, fs.rw.port], "ro": [fs.ro.addr, fs.ro.port]},
+            "backends": {"rw": [fs.rw.addr, fs.rw.port], "ro": [fs.ro.addr, fs.ro.port],
+                         "deny": [fs.deny.addr, fs.deny.port]},
             "access_points": {
                 AP_ID: {"fs_id": FS_ID, "backend": [fs.ap.addr, fs.ap.port]},
                 AP_OTHER_FS: {"fs_id": "fs-87654321", "backend": [fs.ap.addr, fs.ap.port]},

@@ -55,6 +55,17 @@ def test_iam_denied_by_policy(iam_env, iam_target):
     assert [v["alert"] for v in new_verdicts(iam_target)] == ["access_denied"]
 
 
+def test_iam_denied_at_the_nfs_level(iam_env, iam_target):
+    """EFS as publicly reported: TLS is accepted, the mount gets NFS4ERR_ACCESS."""
+    _env_keys(iam_env)
+    iam_target.set(policy={"AKIASOMEONEELSE00001": ALL_ACTIONS}, deny_mode="nfs")
+    line = iam_env.mount_fails()
+    assert "NFS4ERR_ACCESS" in line, line
+    assert "may not grant elasticfilesystem:ClientMount to the credentials from environment" \
+        in line
+    assert [v["alert"] for v in new_verdicts(iam_target)] == ["access_denied"]
+
+
 def test_iam_expired_credentials(iam_env, iam_target):
     _env_keys(iam_env)
     keys = dict(iam_target.config["keys"])
