@@ -22,8 +22,9 @@ struct iam_mount {
 	char awsprofile[64];
 	const struct mount_opts *o;
 	char fs_id[32], region[32], common_name[65];
-	pthread_mutex_t lock; /* protects source */
+	pthread_mutex_t lock; /* protects source, failing */
 	char source[160];     /* where the last credentials came from */
+	bool failing;	      /* the last lookup failed (logged once per outage) */
 	struct iam_key *key;
 	struct cred_provider *creds;
 	struct iam_cert_cfg cert; /* points into this struct */
@@ -72,6 +73,14 @@ static int get_creds(void *arg, struct iam_creds *out, char *source, size_t srcl
 	struct aws_credentials c;
 	int rc = cred_provider_get(im->creds, &c, err, errlen);
 
+	pthread_mutex_lock(&im->lock);
+	if (rc && !im->failing && im->source[0])
+		efs_log(EFS_LOG_WARN, "iam: no credentials for a new connection to %s: %s",
+			im->fs_id, err);
+	else if (!rc && im->failing)
+		efs_log(EFS_LOG_NOTICE, "iam: credentials available again (from %s)", c.source);
+	im->failing = rc != 0;
+	pthread_mutex_unlock(&im->lock);
 	if (rc == 0) {
 		memcpy(out->access_key_id, c.access_key_id, sizeof(out->access_key_id));
 		memcpy(out->secret_access_key, c.secret_access_key, sizeof(out->secret_access_key));
