@@ -107,12 +107,11 @@ struct mount_opts {
 	bool tls;	     /* -o tls (notls clears it) */
 
 	/* efs-utils compatibility (issue 8) */
-	char *netns;			       /* netns=PATH: enter this network namespace first */
-	unsigned int tlsport;		       /* recorded only: efs-utils' local stunnel port */
-	bool crossaccount;		       /* recorded: needs the AZ-id DNS name (see notes) */
-	char *awscredsuri, *rolearn, *jwtpath; /* recorded for the IAM work */
-	unsigned int nconnect;		       /* recorded: one connection is used */
-	bool sync;			       /* mount(8) sync: every write goes to the server */
+	char *netns;	       /* netns=PATH: enter this network namespace first */
+	unsigned int tlsport;  /* recorded only: efs-utils' local stunnel port */
+	bool crossaccount;     /* recorded: needs the AZ-id DNS name (see notes) */
+	unsigned int nconnect; /* recorded: one connection is used */
+	bool sync;	       /* mount(8) sync: every write goes to the server */
 
 	/* Operating (issue 8) */
 	char *log;		       /* NULL: default; "syslog", "stderr" or a file path */
@@ -122,6 +121,12 @@ struct mount_opts {
 	char *fuse_opts;	       /* "a,b=c": libfuse options passed through, or NULL */
 	unsigned int max_idle_threads; /* 0: libfuse default */
 	char notes[1024];	       /* "note\n..." one line per notice for the user */
+	/* IAM authorization and access points (issue 9) */
+	bool iam;	   /* -o iam: sign the TLS client certificate (sets tls, as accesspoint=) */
+	char *accesspoint; /* "fsap-" and 17 lowercase hex digits */
+	char *awscredsuri; /* ECS relative credentials URI, "/..." (needs iam) */
+	char *rolearn;	   /* with jwtpath: STS AssumeRoleWithWebIdentity (needs iam) */
+	char *jwtpath;
 };
 
 int mount_opts_parse(int argc, char **argv, struct mount_opts *o, char *err, size_t errlen);

@@ -13,6 +13,7 @@ PACKAGES=(
 	nfs-ganesha nfs-ganesha-vfs dnsmasq-base stunnel4 openssl
 	# tests and benchmarks
 	python3 python3-pytest python3-pytest-timeout python3-botocore awscli fio stress-ng
+	python3-openssl python3-cryptography
 	libnfs-utils iproute2 bind9-dnsutils valgrind procps psmisc attr
 	util-linux passwd
 	# packaging (tests/integration/ops/test_ops_deb.py)

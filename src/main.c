@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "mount_check.h"
+#include "iam_mount.h"
 #include "mount_opts.h"
 #include "stats_view.h"
 #include "nfs4/nfs4_client.h"
@@ -59,6 +60,8 @@ struct efs_mount {
 	char cafile[256];   /* stunnel_cafile / cafile from the config file */
 	pthread_t dump_thread;
 	bool dump_running;
+
+	struct iam_mount *iam; /* NULL unless -o iam / accesspoint= (issue 9) */
 };
 
 /* Re-resolution on reconnect (rpc calls this without locks held). */
@@ -313,7 +316,13 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 		if (rc)
 			return rc;
 	}
+	rc = iam_mount_new(o, &m->iam, err, errlen);
+	if (rc)
+		return rc;
+	m->rreq.tls = o->tls || m->iam;
 	rc = resolve_mount_target(&m->rreq, &m->rres, err, errlen);
+	if (!rc && m->iam)
+		rc = iam_mount_prepare(m->iam, o->fs_id, m->rres.region, err, errlen);
 	if (rc)
 		return rc;
 
@@ -327,6 +336,10 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	ccfg.transport.tls = o->tls;
 	ccfg.transport.tls_name = m->rres.tls_name[0] ? m->rres.tls_name : m->rres.addr;
 	ccfg.transport.cafile = config_cafile(m);
+	if (m->iam) { /* issue 9: every connection presents a fresh client certificate */
+		ccfg.transport.tls = true;
+		ccfg.transport.client_cert = iam_mount_cert_cfg(m->iam);
+	}
 	ccfg.rsize = o->rsize;
 	ccfg.wsize = o->wsize;
 	ccfg.timeo_ds = o->timeo;
@@ -345,6 +358,8 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	rc = nfs4_client_mount(m->client, o->export_path, &root, &root_attr, err, errlen);
+	if (rc && m->iam)
+		iam_mount_explain(m->iam, rc, err, errlen);
 	if (rc)
 		return rc;
 
@@ -407,6 +422,7 @@ static void teardown(struct efs_mount *m)
 		nfs4_client_shutdown(m->client);
 		nfs4_client_free(m->client);
 	}
+	iam_mount_free(m->iam);
 	mount_opts_free(&m->opts);
 	resolve_global_cleanup();
 }

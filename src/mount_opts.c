@@ -29,6 +29,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	unsigned int opt_port; /* -o port=, 0 if not given */
+	bool notls;	       /* -o notls was given */
 };
 
 static int fail(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -209,11 +210,6 @@ static int opt_note(struct parse *p, const struct opt_def *d, const char *val)
 static int opt_ignore(struct parse *p, const struct opt_def *d, const char *val)
 {
 	return 0;
-}
-
-static int opt_unsupported(struct parse *p, const struct opt_def *d, const char *val)
-{
-	return fail(p, "%s is not supported by " PROG " yet", d->name);
 }
 
 static int opt_port(struct parse *p, const struct opt_def *d, const char *val)
@@ -549,18 +545,6 @@ static int opt_crossaccount(struct parse *p, const struct opt_def *d, const char
 	return 0;
 }
 
-static int opt_iam_input(struct parse *p, const struct opt_def *d, const char *val)
-{
-	char **dst = d->flag == 0   ? &p->o->awscredsuri
-		     : d->flag == 1 ? &p->o->rolearn
-				    : &p->o->jwtpath;
-
-	if (!*val)
-		return fail(p, "bad value for %s: '' (expected a value)", d->name);
-	note(p, "%s: recorded for IAM authorization, which efs-fuse does not support yet", d->name);
-	return set_str(p, dst, val);
-}
-
 static int opt_nconnect(struct parse *p, const struct opt_def *d, const char *val)
 {
 	int rc = parse_uint_range(p, "nconnect", val, 1, 16, "a number of connections, 1..16",
@@ -659,6 +643,81 @@ static int opt_max_idle_threads(struct parse *p, const struct opt_def *d, const 
 				"a number of threads, 1..64", &p->o->max_idle_threads);
 }
 
+/* ---- IAM and access points (issue 9) -------------------------------- */
+
+static int opt_notls(struct parse *p, const struct opt_def *d, const char *val)
+{
+	p->o->tls = false;
+	p->notls = true;
+	return 0;
+}
+
+static int opt_iam(struct parse *p, const struct opt_def *d, const char *val)
+{
+	p->o->iam = true;
+	return 0;
+}
+
+static bool is_ap_id(const char *s)
+{
+	return strlen(s) == 22 && !strncmp(s, "fsap-", 5) &&
+	       strspn(s + 5, "0123456789abcdef") == 17;
+}
+
+enum { IAM_AP, IAM_CREDSURI, IAM_ROLEARN, IAM_JWTPATH };
+
+static int opt_iam_str(struct parse *p, const struct opt_def *d, const char *val)
+{
+	struct mount_opts *o = p->o;
+
+	switch (d->flag) {
+	case IAM_AP:
+		if (!is_ap_id(val))
+			return fail(p,
+				    "bad value for accesspoint: '%s' (expected fsap- and 17 "
+				    "lowercase hex digits)",
+				    val);
+		return set_str(p, &o->accesspoint, val);
+	case IAM_CREDSURI:
+		if (val[0] != '/')
+			return fail(p,
+				    "bad value for awscredsuri: '%s' (expected the relative URI, "
+				    "starting with '/')",
+				    val);
+		return set_str(p, &o->awscredsuri, val);
+	case IAM_ROLEARN:
+		if (strncmp(val, "arn:", 4))
+			return fail(p, "bad value for rolearn: '%s' (expected an IAM role ARN)",
+				    val);
+		return set_str(p, &o->rolearn, val);
+	default:
+		if (!*val)
+			return fail(p, "bad value for jwtpath: '' (expected a token file)");
+		return set_str(p, &o->jwtpath, val);
+	}
+}
+
+/* After all options: the rules efs-utils applies to them. */
+static int check_iam(struct parse *p)
+{
+	struct mount_opts *o = p->o;
+
+	if ((o->awscredsuri || o->rolearn || o->jwtpath) && !o->iam)
+		return fail(p, "%s needs -o iam",
+			    o->awscredsuri ? "awscredsuri"
+			    : o->rolearn   ? "rolearn"
+					   : "jwtpath");
+	if (!o->rolearn != !o->jwtpath)
+		return fail(p, "rolearn and jwtpath go together: give both");
+	if (o->awscredsuri && o->awsprofile)
+		return fail(p, "awscredsuri and awsprofile are mutually exclusive: give one");
+	if ((o->iam || o->accesspoint) && p->notls)
+		return fail(p, "%s needs TLS: drop notls", o->iam ? "iam" : "accesspoint");
+	if (o->iam || o->accesspoint)
+		o->tls = true;
+	return 0;
+}
+
 static const struct opt_def opt_table[] = {
 	/* NFS, nfs(5) */
 	{"port", VAL, opt_port, 0},
@@ -724,10 +783,14 @@ static const struct opt_def opt_table[] = {
 	{"dnsserver", VAL, opt_dnsserver, 0},
 	{"awsprofile", VAL, opt_awsprofile, 0},
 	{"tls", NOVAL, opt_flag, ON(F_TLS)},
-	{"notls", NOVAL, opt_flag, OFF(F_TLS)},
+	{"notls", NOVAL, opt_notls, 0},
 	{"cafile", VAL, opt_cafile, 0},
-	{"iam", NOVAL, opt_unsupported, 0},
-	{"accesspoint", VAL, opt_unsupported, 0},
+	{"iam", NOVAL, opt_iam, 0},
+	{"noiam", NOVAL, opt_ignore, 0},
+	{"accesspoint", VAL, opt_iam_str, IAM_AP},
+	{"awscredsuri", VAL, opt_iam_str, IAM_CREDSURI},
+	{"rolearn", VAL, opt_iam_str, IAM_ROLEARN},
+	{"jwtpath", VAL, opt_iam_str, IAM_JWTPATH},
 	/* efs-utils (mount.efs) options */
 	{"netns", VAL, opt_netns, 0},
 	{"tlsport", VAL, opt_tlsport, 0},
@@ -736,9 +799,6 @@ static const struct opt_def opt_table[] = {
 	{"noocsp", NOVAL, opt_ignore, 0},
 	{"stunnel", NOVAL, opt_note, 0, "ignored: efs-fuse speaks TLS itself (-o tls)"},
 	{"crossaccount", NOVAL, opt_crossaccount, 0},
-	{"awscredsuri", VAL, opt_iam_input, 0},
-	{"rolearn", VAL, opt_iam_input, 1},
-	{"jwtpath", VAL, opt_iam_input, 2},
 	{"nconnect", VAL, opt_nconnect, 0},
 	{"sync", NOVAL, opt_sync, 1},
 	{"async", NOVAL, opt_sync, 0},
@@ -1065,6 +1125,8 @@ static int parse_args(struct parse *p, int argc, char **argv)
 	}
 
 	rc = check_mountpoint(p, mp);
+	if (!rc)
+		rc = check_iam(p);
 	if (rc)
 		return rc;
 
@@ -1109,7 +1171,7 @@ void mount_opts_free(struct mount_opts *o)
 			 &o->mountpoint, &o->fsname, &o->subtype,     &o->mounttargetip,
 			 &o->region,	 &o->az,     &o->dnsserver,   &o->awsprofile,
 			 &o->cafile,	 &o->netns,  &o->awscredsuri, &o->rolearn,
-			 &o->jwtpath,	 &o->log,    &o->fuse_opts};
+			 &o->jwtpath,	 &o->log,    &o->fuse_opts,   &o->accesspoint};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -1169,11 +1231,14 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"    mounttargetip=IP    connect to this address, skip DNS\n"
 		"    region=R, az=AZ     AWS region and availability zone (name or id)\n"
 		"    dnsserver=IP[:PORT] DNS server for the mount target name\n"
-		"    awsprofile=NAME     AWS profile for the EFS API\n"
+		"    awsprofile=NAME     AWS profile (EFS API, iam)\n"
 		"    tls | notls         encrypt with TLS (notls)\n"
 		"    cafile=PATH         CA bundle for tls\n"
+		"    iam | noiam         IAM authorization (implies tls), or not (default)\n"
+		"    accesspoint=fsap-ID mount through an EFS access point (implies tls)\n"
+		"    awscredsuri=/PATH   iam: ECS task role credentials URI\n"
+		"    rolearn=ARN,jwtpath=FILE  iam: STS AssumeRoleWithWebIdentity\n"
 		"    netns=PATH          enter this network namespace before connecting\n"
-		"    iam, accesspoint=ID not supported yet\n"
 		"\n"
 		"  efs-utils (mount.efs) options, accepted with a one-line note:\n"
 		"    tlsport=N, verify=N, ocsp, noocsp, stunnel   no effect: TLS is built in\n"

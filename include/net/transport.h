@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 struct transport;
+struct iam_cert_cfg;
 
 struct transport_ops {
 	int (*send_all)(struct transport *t, const void *buf, size_t len);
@@ -46,6 +47,12 @@ struct transport_cfg {
 	bool tls;	      /* TLS 1.2+ (net/tls.c) */
 	const char *tls_name; /* name the certificate must match (SNI too) */
 	const char *cafile;   /* NULL: system CA store */
+	/*
+	 * EFS IAM / access point client certificate (net/iam_cert.h), built
+	 * afresh by every tls_connect(); NULL: none.  Must outlive the
+	 * connections (copies of this struct share it).
+	 */
+	const struct iam_cert_cfg *client_cert;
 };
 
 /* Open a connection (TCP or TLS per cfg->tls). */

@@ -15,7 +15,11 @@
  *   command line > environment > [mount.REGION] > [mount] > built-in default.
  * The environment knows AWS_REGION / AWS_DEFAULT_REGION (region),
  * AWS_EC2_METADATA_DISABLED (imds_enabled), AWS_EC2_METADATA_SERVICE_ENDPOINT
- * (imds_endpoint), AWS_ENDPOINT_URL_EFS (efs_api_endpoint).
+ * (imds_endpoint), AWS_ENDPOINT_URL_EFS (efs_api_endpoint),
+ * AWS_ENDPOINT_URL_STS (sts_endpoint).
+ * IAM settings (issue 9): iam, accesspoint, awsprofile (the command line's
+ * -o iam / accesspoint= / awsprofile= win), sts_endpoint,
+ * container_credentials_endpoint (the ECS host for relative URIs).
  * The region that picks [mount.REGION] is the command line's, else the
  * environment's, else [mount] region; a region learned later from instance
  * metadata is applied with resolve_config_apply_region().
@@ -44,6 +48,8 @@
 #define RESOLVE_DEFAULT_DNS_TIMEOUT_MS	5000u
 #define RESOLVE_SYSTEM_CONFIG		"/etc/efs-fuse/efs-fuse.conf"
 #define RESOLVE_EFS_UTILS_CONFIG	"/etc/amazon/efs/efs-utils.conf"
+#define RESOLVE_DEFAULT_STS_ENDPOINT	"https://sts.{region}.{dns_name_suffix}/"
+#define RESOLVE_DEFAULT_CONTAINER_EP	"http://169.254.170.2"
 
 /* What the command line says; NULL means "not given". */
 struct resolve_cmdline {
@@ -74,6 +80,12 @@ struct resolve_config {
 	enum resolve_source dnsserver_from;
 	char cafile[256]; /* cafile / stunnel_cafile; "" = none */
 	char files[160];  /* the files read, for messages ("" = none) */
+	/* IAM (issue 9) */
+	bool iam;		      /* iam = true */
+	char accesspoint[32];	      /* "" = none */
+	char awsprofile[64];	      /* "" = none */
+	char sts_endpoint[256];	      /* may hold {region} and {dns_name_suffix} */
+	char container_endpoint[256]; /* scheme://host[:port] for ECS relative URIs */
 };
 
 /*
@@ -109,6 +121,13 @@ int resolve_config_cafile(const char *region, char *buf, size_t len);
 
 /* The i-th key [mount] knows, NULL past the end (for the docs test). */
 const char *resolve_config_key_name(size_t i);
+
+/*
+ * Expand {region} and {dns_name_suffix} of an endpoint template (key names
+ * the setting in messages).  0, -EINVAL or -ENAMETOOLONG.
+ */
+int resolve_config_expand(const struct resolve_config *cfg, const char *tmpl, const char *key,
+			  char *out, size_t outlen, char *err, size_t errlen);
 
 /* "command line", "environment", ... for messages. */
 const char *resolve_source_name(enum resolve_source s);

@@ -17,6 +17,7 @@
 #define EFS_RESOLVE_CREDENTIALS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "resolve/ini.h"
 
@@ -25,6 +26,7 @@ struct aws_credentials {
 	char secret_access_key[128];
 	char session_token[2048]; /* "" when none */
 	char source[160];	  /* "environment", "~/.aws/credentials [default]", ... */
+	time_t expiration;	  /* when temporary credentials expire; 0: not known / never */
 };
 
 struct imds;

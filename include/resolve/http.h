@@ -24,7 +24,8 @@
 #include <stddef.h>
 
 struct http_req {
-	const char *method; /* "GET" (default) or "PUT" */
+	const char *method; /* "GET" (default), "PUT" or "POST" */
+	const char *body;   /* POST: the request body (NUL-terminated), or NULL */
 	const char *url;
 	const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
 	const char *aws_sigv4;	    /* e.g. "aws:amz:us-east-1:elasticfilesystem", or NULL */

@@ -44,10 +44,26 @@
  *    MSG_NOSIGNAL: a write to a reset connection returns -EPIPE instead of
  *    raising SIGPIPE in a daemon that may not ignore it.
  *
+ * Client certificate (EFS IAM and access points, cfg->client_cert)
+ *  - Every tls_connect() asks the credential callback for current
+ *    credentials and builds a new certificate (net/iam_cert.c) with the
+ *    current time, so a reconnect never presents an expired certificate or
+ *    a stale signature.  The key pair is the mount's, made once.
+ *  - Such a connection is capped at TLS 1.2: there the server judges the
+ *    client certificate inside the handshake, so its refusal (an alert)
+ *    fails tls_connect() with a message instead of surfacing as a reset
+ *    on the first NFS call, as it would after a TLS 1.3 handshake.
+ *  - The alerts are explained for the user: access_denied (the file system
+ *    policy refuses this identity), certificate_expired (credentials or
+ *    certificate expired), bad_certificate / decrypt_error (signature not
+ *    accepted: wrong key, secret or region), certificate_unknown (access
+ *    point unknown or of another file system).
+ *
  * Errors: handshake failures are one line for the user naming HOST:PORT and
  * the cause (verify result, name mismatch, plaintext peer, TLS version,
- * timeout); I/O errors are -ECONNRESET/-EPIPE/-errno for the socket and
- * -EPROTO for a TLS protocol error.
+ * timeout, refused client certificate); I/O errors are
+ * -ECONNRESET/-EPIPE/-errno for the socket and -EPROTO for a TLS protocol
+ * error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +84,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "net/iam_cert.h"
 #include "net/transport.h"
 
 #define TLS_DEFAULT_TIMEOUT_MS 30000
@@ -81,6 +98,7 @@ struct tls_transport {
 	pthread_mutex_t lock; /* protects ssl: every SSL_* call on it */
 	SSL *ssl;
 	atomic_bool shut;		    /* shutdown() was called */
+	char cred_source[160];		    /* where the IAM credentials came from */
 	BIO_METHOD *meth;		    /* our socket BIO's table; freed after ssl */
 	unsigned char scratch[TLS_SCRATCH]; /* send2() coalescing; owned by the sender */
 };
@@ -226,18 +244,84 @@ static bool issuer_problem(long v)
 	}
 }
 
+/* The server refused our client certificate with an alert: explain it.  False if not. */
+static bool client_cert_refused(const struct iam_cert_cfg *cc, const char *peer, const char *source,
+				int reason, char *err, size_t errlen)
+{
+	const char *ap = cc->access_point && *cc->access_point ? cc->access_point : NULL;
+	const char *src = source && *source ? source : "?";
+
+	switch (reason) {
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+		if (!cc->iam)
+			snprintf(err, errlen,
+				 "%s: access denied to %s%s%s (TLS alert access_denied): the file "
+				 "system policy requires IAM authorization: add -o iam",
+				 peer, cc->fs_id, ap ? " through " : "", ap ? ap : "");
+		else
+			snprintf(err, errlen,
+				 "%s: access denied by the file system policy of %s%s%s for the "
+				 "credentials from %s (TLS alert access_denied): grant "
+				 "elasticfilesystem:ClientMount to that identity",
+				 peer, cc->fs_id, ap ? " / " : "", ap ? ap : "", src);
+		return true;
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+		snprintf(err, errlen,
+			 "%s refused the IAM client certificate as expired (TLS alert "
+			 "certificate_expired): the credentials from %s have expired, or this "
+			 "machine's clock is wrong: refresh the credentials",
+			 peer, cc->iam ? src : "(none)");
+		return true;
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+		if (cc->iam)
+			snprintf(err, errlen,
+				 "%s did not accept the IAM signature of the credentials from %s "
+				 "(TLS alert %s): the access key is unknown or the secret key is "
+				 "wrong, or %s is not the region of %s",
+				 peer, src,
+				 reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ? "bad_certificate"
+									     : "decrypt_error",
+				 cc->region ? cc->region : "?", cc->fs_id);
+		else
+			snprintf(err, errlen,
+				 "%s refused the client certificate (TLS alert bad_certificate)",
+				 peer);
+		return true;
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+		if (ap)
+			snprintf(err, errlen,
+				 "%s: access point %s was not found in file system %s (TLS alert "
+				 "certificate_unknown): check the id, and that it belongs to %s",
+				 peer, ap, cc->fs_id, cc->fs_id);
+		else
+			snprintf(
+				err, errlen,
+				"%s refused the client certificate for %s (TLS alert "
+				"certificate_unknown): is %s the file system of this mount target?",
+				peer, cc->fs_id, cc->fs_id);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * One line explaining why the handshake failed.  e is the last OpenSSL error
  * (0 if none), serr SSL_get_error(), sys the saved errno.
  */
 static void handshake_error(const struct transport_cfg *cfg, const char *name, SSL *ssl,
-			    unsigned long e, int serr, int sys, char *err, size_t errlen)
+			    const char *cred_source, unsigned long e, int serr, int sys, char *err,
+			    size_t errlen)
 {
 	char peer[300];
 	long v = SSL_get_verify_result(ssl);
 	int reason = e ? ERR_GET_REASON(e) : 0;
 
 	peer_name(cfg, peer, sizeof(peer));
+	if (cfg->client_cert &&
+	    client_cert_refused(cfg->client_cert, peer, cred_source, reason, err, errlen))
+		return;
 	if (v != X509_V_OK && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || !e)) {
 		if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
 			snprintf(err, errlen,
@@ -356,7 +440,8 @@ static int do_handshake(struct tls_transport *tt, const struct transport_cfg *cf
 		else if (serr == SSL_ERROR_WANT_WRITE)
 			ev = POLLOUT;
 		else {
-			handshake_error(cfg, name, tt->ssl, e, serr, sys, err, errlen);
+			handshake_error(cfg, name, tt->ssl, tt->cred_source, e, serr, sys, err,
+					errlen);
 			return -EPROTO;
 		}
 		left = deadline - now_ms();
@@ -540,6 +625,55 @@ static const struct transport_ops tls_ops = {
 	.close = tls_close,
 };
 
+/* A fresh client certificate (current credentials, current time) for this connection. */
+static int use_client_cert(struct tls_transport *tt, const struct iam_cert_cfg *cc, char *err,
+			   size_t errlen)
+{
+	struct iam_creds *creds = NULL;
+	struct iam_cert_req r = {
+		.fs_id = cc->fs_id,
+		.region = cc->region,
+		.access_point = cc->access_point,
+		.common_name = cc->common_name,
+		.client_source = cc->client_source,
+		.client_version = cc->client_version,
+		.validity_s = cc->validity_s,
+	};
+	struct x509_st *x = NULL;
+	int rc;
+
+	if (cc->iam) {
+		creds = calloc(1, sizeof(*creds));
+		if (!creds) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		rc = cc->get_creds(cc->creds_arg, creds, tt->cred_source, sizeof(tt->cred_source),
+				   err, errlen);
+		if (rc)
+			goto out;
+		r.creds = creds;
+	}
+	r.now = time(NULL);
+	rc = iam_cert_build(cc->key, &r, &x, err, errlen);
+	if (rc)
+		goto out;
+	if (SSL_use_certificate(tt->ssl, x) != 1 ||
+	    SSL_use_PrivateKey(tt->ssl, iam_key_pkey(cc->key)) != 1 ||
+	    SSL_set_max_proto_version(tt->ssl, TLS1_2_VERSION) != 1) {
+		snprintf(err, errlen, "TLS: cannot use the client certificate: %s",
+			 ssl_reason(ERR_peek_last_error(), "OpenSSL error"));
+		rc = -EIO;
+	}
+out:
+	iam_cert_free(x);
+	if (creds) {
+		explicit_bzero(creds, sizeof(*creds));
+		free(creds);
+	}
+	return rc;
+}
+
 struct transport *tls_connect(const struct transport_cfg *cfg, char *err, size_t errlen)
 {
 	const char *name = cfg->tls_name && *cfg->tls_name ? cfg->tls_name : cfg->host;
@@ -595,6 +729,8 @@ struct transport *tls_connect(const struct transport_cfg *cfg, char *err, size_t
 		snprintf(err, errlen, "TLS: invalid server name '%s'", name);
 		goto fail;
 	}
+	if (cfg->client_cert && use_client_cert(tt, cfg->client_cert, err, errlen) < 0)
+		goto fail;
 
 	tt->fd = tcp_dial(cfg, err, errlen);
 	if (tt->fd < 0)

@@ -86,47 +86,6 @@ static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, 
 	pthread_mutex_unlock(&c->stats_lock);
 }
 
-static const char *const proc_names[NFS4_PROC_ID_MAX] = {
-	[NFS4_PROC_ID_NULL] = "NULL",	      [NFS4_PROC_ID_LOOKUP] = "LOOKUP",
-	[NFS4_PROC_ID_GETATTR] = "GETATTR",   [NFS4_PROC_ID_SETATTR] = "SETATTR",
-	[NFS4_PROC_ID_ACCESS] = "ACCESS",     [NFS4_PROC_ID_READLINK] = "READLINK",
-	[NFS4_PROC_ID_CREATE] = "CREATE",     [NFS4_PROC_ID_REMOVE] = "REMOVE",
-	[NFS4_PROC_ID_RENAME] = "RENAME",     [NFS4_PROC_ID_LINK] = "LINK",
-	[NFS4_PROC_ID_OPEN] = "OPEN",	      [NFS4_PROC_ID_CLOSE] = "CLOSE",
-	[NFS4_PROC_ID_READ] = "READ",	      [NFS4_PROC_ID_WRITE] = "WRITE",
-	[NFS4_PROC_ID_COMMIT] = "COMMIT",     [NFS4_PROC_ID_READDIR] = "READDIR",
-	[NFS4_PROC_ID_STATFS] = "STATFS",     [NFS4_PROC_ID_LOCK] = "LOCK",
-	[NFS4_PROC_ID_LOCKT] = "LOCKT",	      [NFS4_PROC_ID_LOCKU] = "LOCKU",
-	[NFS4_PROC_ID_SEQUENCE] = "SEQUENCE", [NFS4_PROC_ID_SESSION] = "SESSION",
-};
-
-const char *nfs4_proc_name(enum nfs4_proc_id id)
-{
-	return (unsigned int)id < NFS4_PROC_ID_MAX && proc_names[id] ? proc_names[id] : "?";
-}
-
-uint64_t nfs4_stats_quantile_us(const struct nfs4_stats *st, enum nfs4_proc_id id, double q)
-{
-	uint64_t n = 0, want, seen = 0;
-	unsigned int k;
-
-	if ((unsigned int)id >= NFS4_PROC_ID_MAX)
-		return 0;
-	for (k = 0; k < NFS4_LAT_BUCKETS; k++)
-		n += st->lat_hist[id][k];
-	if (!n)
-		return 0;
-	want = (uint64_t)(q * (double)n + 0.5);
-	if (want < 1)
-		want = 1;
-	for (k = 0; k < NFS4_LAT_BUCKETS; k++) {
-		seen += st->lat_hist[id][k];
-		if (seen >= want)
-			break;
-	}
-	return (uint64_t)2 << (k < NFS4_LAT_BUCKETS ? k : NFS4_LAT_BUCKETS - 1);
-}
-
 /* One finished compound: latency counters, and the -d trace line. */
 static void note_done(struct nfs4_client *c, const struct nfs4_compound *cp,
 		      const struct timespec *start, uint32_t status)

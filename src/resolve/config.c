@@ -11,12 +11,22 @@
 #include <strings.h>
 
 static const char *const known_keys[] = {
-	"region",	    "dns_name_format",
-	"dns_name_suffix",  "fall_back_to_mount_target_ip_address_enabled",
-	"imds_enabled",	    "imds_endpoint",
-	"efs_api_endpoint", "dns_timeout_ms",
-	"dnsserver",	    "cafile",
+	"region",
+	"dns_name_format",
+	"dns_name_suffix",
+	"fall_back_to_mount_target_ip_address_enabled",
+	"imds_enabled",
+	"imds_endpoint",
+	"efs_api_endpoint",
+	"dns_timeout_ms",
+	"dnsserver",
+	"cafile",
 	"stunnel_cafile", /* efs-utils' name for cafile */
+	"iam",
+	"accesspoint",
+	"awsprofile",
+	"sts_endpoint",
+	"container_credentials_endpoint",
 };
 
 /*
@@ -189,6 +199,109 @@ static int check_url(const char *val, const char *key, const char *where, char *
 	return 0;
 }
 
+static bool valid_ap_id(const char *s)
+{
+	return strlen(s) == 22 && strncmp(s, "fsap-", 5) == 0 &&
+	       strspn(s + 5, "0123456789abcdef") == 17;
+}
+
+/* iam, accesspoint, awsprofile, sts_endpoint, container_credentials_endpoint. */
+static int build_iam_keys(struct resolve_config *cfg, const struct ini *ini, char *err,
+			  size_t errlen)
+{
+	const struct ini_entry *e;
+	enum resolve_source from;
+	char where[300];
+	const char *v;
+	int rc;
+
+#define WHERE() (e ? (ini_where(ini, e, where, sizeof(where)), where) : "environment")
+	cfg->iam = false;
+	v = lookup(ini, cfg->region, "iam", &from, &e);
+	if (v && ini_parse_bool(v, &cfg->iam) != 0) {
+		snprintf(err, errlen, "%s: iam must be true or false, not \"%s\"", WHERE(), v);
+		return -EINVAL;
+	}
+	cfg->accesspoint[0] = '\0';
+	v = lookup(ini, cfg->region, "accesspoint", &from, &e);
+	if (v && *v) {
+		if (!valid_ap_id(v)) {
+			snprintf(err, errlen,
+				 "%s: accesspoint \"%s\" is not an access point id (fsap- and 17 "
+				 "hex digits)",
+				 WHERE(), v);
+			return -EINVAL;
+		}
+		memcpy(cfg->accesspoint, v, strlen(v) + 1);
+	}
+	cfg->awsprofile[0] = '\0';
+	v = lookup(ini, cfg->region, "awsprofile", &from, &e);
+	if (v) {
+		rc = set_str(cfg->awsprofile, sizeof(cfg->awsprofile), v, "awsprofile", WHERE(),
+			     err, errlen);
+		if (rc)
+			return rc;
+	}
+	v = env_nonempty("AWS_ENDPOINT_URL_STS");
+	e = NULL;
+	if (!v)
+		v = lookup(ini, cfg->region, "sts_endpoint", &from, &e);
+	if (!v)
+		v = RESOLVE_DEFAULT_STS_ENDPOINT;
+	rc = set_str(cfg->sts_endpoint, sizeof(cfg->sts_endpoint), v, "sts_endpoint", WHERE(), err,
+		     errlen);
+	if (!rc)
+		rc = check_url(v, "sts_endpoint", WHERE(), err, errlen);
+	if (rc)
+		return rc;
+	e = NULL;
+	v = lookup(ini, cfg->region, "container_credentials_endpoint", &from, &e);
+	if (!v)
+		v = RESOLVE_DEFAULT_CONTAINER_EP;
+	rc = set_str(cfg->container_endpoint, sizeof(cfg->container_endpoint), v,
+		     "container_credentials_endpoint", WHERE(), err, errlen);
+	if (!rc)
+		rc = check_url(v, "container_credentials_endpoint", WHERE(), err, errlen);
+#undef WHERE
+	return rc;
+}
+
+int resolve_config_expand(const struct resolve_config *cfg, const char *tmpl, const char *key,
+			  char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *p = tmpl;
+	size_t o = 0;
+
+	while (*p) {
+		const char *val = NULL;
+		size_t skip = 1, n;
+
+		if (strncmp(p, "{region}", 8) == 0) {
+			val = cfg->region;
+			skip = 8;
+		} else if (strncmp(p, "{dns_name_suffix}", 17) == 0) {
+			val = cfg->dns_name_suffix;
+			skip = 17;
+		} else if (*p == '{' || *p == '}') {
+			snprintf(err, errlen,
+				 "%s \"%s\": only {region} and {dns_name_suffix} may appear in "
+				 "braces",
+				 key, tmpl);
+			return -EINVAL;
+		}
+		n = val ? strlen(val) : 1;
+		if (o + n >= outlen) {
+			snprintf(err, errlen, "%s is too long", key);
+			return -ENAMETOOLONG;
+		}
+		memcpy(out + o, val ? val : p, n);
+		o += n;
+		p += skip;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 /* Compute every key but region for cfg->region. */
 static int build_keys(struct resolve_config *cfg, const struct ini *ini,
 		      const struct resolve_cmdline *cl, char *err, size_t errlen)
@@ -316,6 +429,9 @@ static int build_keys(struct resolve_config *cfg, const struct ini *ini,
 		if (rc)
 			return rc;
 	}
+	rc = build_iam_keys(cfg, ini, err, errlen);
+	if (rc)
+		return rc;
 #undef WHERE
 	return 0;
 }

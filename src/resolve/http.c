@@ -139,8 +139,11 @@ int http_request(const struct http_req *req, struct http_resp *resp, char *err, 
 			hdrs = n;
 		}
 	}
-	/* No "Expect: 100-continue" on PUT. */
-	if (strcmp(method, "PUT") == 0) {
+	/*
+	 * No "Expect: 100-continue" on PUT or POST.  Not for a signed request:
+	 * curl's SigV4 would sign the empty header that is never sent.
+	 */
+	if ((strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) && !req->aws_sigv4) {
 		struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
 
 		if (!n) {
@@ -173,6 +176,11 @@ int http_request(const struct http_req *req, struct http_resp *resp, char *err, 
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+	} else if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+				 (long)(req->body ? strlen(req->body) : 0));
 	} else if (strcmp(method, "GET") != 0) {
 		rc = -EINVAL;
 		snprintf(err, errlen, "unsupported HTTP method %s", method);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "resolve/cred_sources.h"
 #include "resolve/credentials.h"
 #include "resolve/http.h"
 #include "resolve/json.h"
@@ -259,6 +260,10 @@ int imds_role_credentials(struct imds *m, struct aws_credentials *c, char *err, 
 		rc = -EBADMSG;
 		goto out;
 	}
+	c->expiration = 0;
+	if (json_get_string(&doc, 0, "Expiration", code, sizeof(code)) == 0 &&
+	    cred_parse_time(code, &c->expiration) != 0)
+		c->expiration = 0;
 	snprintf(c->source, sizeof(c->source), "instance role %s", role);
 out:
 	http_resp_free(&resp);

@@ -103,37 +103,8 @@ static int fs_dns_name(struct resolve_ctx *c, char *out, size_t outlen, char *er
 static int expand_endpoint(const struct resolve_ctx *c, char *out, size_t outlen, char *err,
 			   size_t errlen)
 {
-	const char *p = c->cfg.efs_api_endpoint;
-	size_t o = 0;
-
-	while (*p) {
-		const char *val = NULL;
-		size_t skip = 1, n;
-
-		if (strncmp(p, "{region}", 8) == 0) {
-			val = c->cfg.region;
-			skip = 8;
-		} else if (strncmp(p, "{dns_name_suffix}", 17) == 0) {
-			val = c->cfg.dns_name_suffix;
-			skip = 17;
-		} else if (*p == '{' || *p == '}') {
-			snprintf(err, errlen,
-				 "efs_api_endpoint \"%s\": only {region} and "
-				 "{dns_name_suffix} may appear in braces",
-				 c->cfg.efs_api_endpoint);
-			return -EINVAL;
-		}
-		n = val ? strlen(val) : 1;
-		if (o + n >= outlen) {
-			snprintf(err, errlen, "efs_api_endpoint is too long");
-			return -ENAMETOOLONG;
-		}
-		memcpy(out + o, val ? val : p, n);
-		o += n;
-		p += skip;
-	}
-	out[o] = '\0';
-	return 0;
+	return resolve_config_expand(&c->cfg, c->cfg.efs_api_endpoint, "efs_api_endpoint", out,
+				     outlen, err, errlen);
 }
 
 static int api_fallback(struct resolve_ctx *c, struct resolve_result *res, char *err, size_t errlen)

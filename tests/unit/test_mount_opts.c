@@ -770,9 +770,7 @@ static void test_aws_tls(void **state)
 		 "cannot read cafile '/nonexistent/ca.pem': No such file or directory");
 	bad_opts("cafile=", "bad value for cafile: ''");
 	bad_opts("awsprofile=", "bad value for awsprofile: ''");
-	bad_opts("iam", "iam is not supported by efs-fuse yet");
-	bad_opts("accesspoint=fsap-0123456789abcdef0",
-		 "accesspoint is not supported by efs-fuse yet");
+	/* iam and accesspoint=: tests/unit/test_mount_opts_iam.c */
 	bad_opts("tlsport=0", "bad value for tlsport: '0' (expected a TCP port, 1..65535)");
 }
 
@@ -790,7 +788,7 @@ static void test_efs_utils(void **state)
 	/* every efs-utils option name is accepted */
 	assert_int_equal(
 		run(&o, "fs-12345678", "MNT", "-o",
-		    "tls,tlsport=20049,verify=2,ocsp,noocsp,stunnel,netns=/proc/self/ns/net,"
+		    "tls,iam,tlsport=20049,verify=2,ocsp,noocsp,stunnel,netns=/proc/self/ns/net,"
 		    "awscredsuri=/v2/credentials/x,rolearn=arn:aws:iam::1:role/r,"
 		    "jwtpath=/var/run/token,crossaccount,az=use1-az1,nconnect=4,sync",
 		    NULL),
@@ -808,9 +806,6 @@ static void test_efs_utils(void **state)
 	assert_true(has_note(&o, "verify: ignored"));
 	assert_true(has_note(&o, "ocsp: ignored"));
 	assert_true(has_note(&o, "stunnel: ignored"));
-	assert_true(has_note(&o, "awscredsuri: recorded"));
-	assert_true(has_note(&o, "rolearn: recorded"));
-	assert_true(has_note(&o, "jwtpath: recorded"));
 	assert_true(has_note(&o, "nconnect=4 ignored"));
 	assert_false(has_note(&o, "crossaccount")); /* az= is a zone id: it works */
 	assert_false(has_note(&o, "noocsp"));
