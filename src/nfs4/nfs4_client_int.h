@@ -53,6 +53,8 @@ struct nfs4_client {
 	bool recovering;	 /* a thread re-creates the session / client id */
 	bool stop_done;		 /* nfs4_client_shutdown() took over from the stopper */
 	bool aborted;		 /* the stopper abandoned the calls in flight */
+	bool check_state;	 /* SEQUENCE said state was revoked: the renewer checks */
+	bool restart_seen;	 /* SEQUENCE said RESTART_RECLAIM_NEEDED: RECLAIM_COMPLETE again */
 	bool reclaiming;	 /* new client id: opens and locks are being reclaimed */
 	struct timespec stop_at; /* STOPPING: retries end at this time (monotonic) */
 	struct nfs4_slot slots[NFS4_MAX_SLOTS];
@@ -161,6 +163,12 @@ int nfs4_state_table_new(struct nfs4_client *c);
 void nfs4_state_table_free(struct nfs4_client *c);
 /* Reclaim every open and lock (CLAIM_PREVIOUS, reclaim=true) in the grace period. */
 void nfs4_state_reclaim(struct nfs4_client *c);
+/*
+ * The server says it revoked state (SEQ4_STATUS_*_REVOKED): TEST_STATEID
+ * every open and lock stateid; FREE_STATEID the dead ones, mark their opens
+ * lost (locks) or open them again.  Runs on the renewer thread.
+ */
+void nfs4_state_check(struct nfs4_client *c);
 /* After RECLAIM_COMPLETE: open again (CLAIM_FH) what could not be reclaimed. */
 void nfs4_state_reopen_lost(struct nfs4_client *c);
 

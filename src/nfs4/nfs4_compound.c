@@ -110,6 +110,33 @@ static void note_done(struct nfs4_client *c, const struct nfs4_compound *cp,
 			(double)us / 1000.0, cp->resent ? ", re-sent" : "");
 }
 
+#define SEQ4_FLAGS_REVOKED                                                                \
+	(SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED | SEQ4_STATUS_EXPIRED_SOME_STATE_REVOKED | \
+	 SEQ4_STATUS_ADMIN_STATE_REVOKED | SEQ4_STATUS_RECALLABLE_STATE_REVOKED)
+#define SEQ4_FLAGS_ACTED_ON (SEQ4_FLAGS_REVOKED | SEQ4_STATUS_RESTART_RECLAIM_NEEDED)
+
+/*
+ * SEQUENCE's status flags (RFC 8881 section 18.46.3): revoked state is
+ * checked, a missing RECLAIM_COMPLETE sent again, both by the renewer thread (not on the
+ * caller's path, and once however many replies carry the flag).
+ */
+static void note_status_flags(struct nfs4_client *c, uint32_t flags)
+{
+	bool kick = false;
+
+	pthread_mutex_lock(&c->lock);
+	if ((flags & SEQ4_FLAGS_REVOKED) && !c->check_state) {
+		c->check_state = kick = true;
+		efs_log(EFS_LOG_WARN, "server %s revoked state (flags 0x%x): checking our stateids",
+			c->host, flags);
+	}
+	if ((flags & SEQ4_STATUS_RESTART_RECLAIM_NEEDED) && !c->restart_seen)
+		c->restart_seen = kick = true;
+	if (kick)
+		pthread_cond_broadcast(&c->renew_cv);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Where a compound's retries stand: when it started, its backoffs. */
 struct attempt {
 	struct timespec start;
@@ -411,12 +438,8 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 		slot_put(c, &sa, gen, SLOT_DONE, &sent);
 		have_slot = false;
 		count(c, cp->proc, cp->nops, false);
-		if (sr.status_flags &
-		    (SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED |
-		     SEQ4_STATUS_EXPIRED_SOME_STATE_REVOKED | SEQ4_STATUS_ADMIN_STATE_REVOKED |
-		     SEQ4_STATUS_RECALLABLE_STATE_REVOKED | SEQ4_STATUS_RESTART_RECLAIM_NEEDED))
-			efs_log(EFS_LOG_WARN, "server %s revoked state (flags 0x%x)", c->host,
-				sr.status_flags);
+		if (sr.status_flags & SEQ4_FLAGS_ACTED_ON)
+			note_status_flags(c, sr.status_flags);
 		if (status == NFS4ERR_DELAY || (status == NFS4ERR_GRACE && !cp->machine)) {
 			count(c, cp->proc, 0, true);
 			rc = nfs4_backoff(c, cr, &at.delay_ms, DELAY_MAX_MS);

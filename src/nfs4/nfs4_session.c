@@ -563,9 +563,26 @@ static void *renewer_main(void *arg)
 			period_ms = 500;
 		nfs4_now(&deadline);
 		ts_add_ms(&deadline, period_ms);
-		pthread_cond_timedwait(&c->renew_cv, &c->lock, &deadline);
+		if (!c->check_state && !c->restart_seen)
+			pthread_cond_timedwait(&c->renew_cv, &c->lock, &deadline);
 		if (c->life == NFS4_STOPPING)
 			break;
+		if (c->restart_seen) {
+			/* Until a RECLAIM_COMPLETE the server keeps saying so (a
+			 * failed one after our reclaim): send it again. */
+			c->restart_seen = false;
+			pthread_mutex_unlock(&c->lock);
+			reclaim_complete(c);
+			pthread_mutex_lock(&c->lock);
+			continue;
+		}
+		if (c->check_state) {
+			c->check_state = false;
+			pthread_mutex_unlock(&c->lock);
+			nfs4_state_check(c);
+			pthread_mutex_lock(&c->lock);
+			continue;
+		}
 		if (nfs4_ms_since(&c->last_ok) < period_ms || c->recovering)
 			continue;
 		pthread_mutex_unlock(&c->lock);

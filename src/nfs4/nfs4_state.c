@@ -1073,6 +1073,91 @@ void nfs4_state_reopen_lost(struct nfs4_client *c)
 	opens_release(c, v, n);
 }
 
+/* TEST_STATEID of one stateid: true when the server still knows it. */
+static bool stateid_valid(struct nfs4_client *c, const struct nfs4_stateid *sid)
+{
+	struct nfs4_compound cp;
+	struct rpc_cred cr;
+	uint32_t status = 0;
+	int rc;
+
+	nfs4_machine_cred(&cr);
+	if (nfs4_compound_init(&cp, c, NFS4_PROC_ID_SESSION, SMALL_ARGS, true))
+		return true;
+	rc = nfs4_compound_op(&cp, nfs4_enc_test_stateid(&cp.args, sid));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, &cr);
+	if (!rc)
+		rc = nfs4_dec_test_stateid(cp.res, &status);
+	nfs4_compound_fini(&cp);
+	if (rc)
+		return true; /* cannot tell: leave it to the I/O path */
+	return status == NFS4_OK;
+}
+
+static void free_stateid(struct nfs4_client *c, const struct nfs4_stateid *sid)
+{
+	struct nfs4_compound cp;
+	struct rpc_cred cr;
+	int rc;
+
+	nfs4_machine_cred(&cr);
+	if (nfs4_compound_init(&cp, c, NFS4_PROC_ID_SESSION, SMALL_ARGS, false))
+		return;
+	rc = nfs4_compound_op(&cp, nfs4_enc_free_stateid(&cp.args, sid));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, &cr);
+	if (!rc)
+		rc = nfs4_dec_free_stateid(cp.res);
+	nfs4_compound_fini(&cp);
+}
+
+void nfs4_state_check(struct nfs4_client *c)
+{
+	struct nfs4_state_table *t = c->st;
+	size_t n, i;
+	struct nfs4_open **v = opens_snapshot(c, &n);
+
+	for (i = 0; v && i < n; i++) {
+		struct nfs4_open *o = v[i];
+		struct nfs4_stateid sid;
+		bool on, lost_lock = false;
+
+		pthread_mutex_lock(&t->lock);
+		sid = o->sid;
+		on = o->on_server;
+		pthread_mutex_unlock(&t->lock);
+		for (struct lock_state *l = o->locks; on && l; l = l->next) {
+			struct nfs4_stateid ls;
+			bool have;
+
+			pthread_mutex_lock(&t->lock);
+			ls = l->sid;
+			have = l->have && l->ranges;
+			pthread_mutex_unlock(&t->lock);
+			if (have && !stateid_valid(c, &ls)) {
+				free_stateid(c, &ls);
+				pthread_mutex_lock(&t->lock);
+				l->have = false;
+				mark_lost_locked(t, o, "revoked by the server");
+				pthread_mutex_unlock(&t->lock);
+				lost_lock = true;
+			}
+		}
+		if (on && !stateid_valid(c, &sid)) {
+			free_stateid(c, &sid);
+			pthread_mutex_lock(&t->lock);
+			o->on_server = false;
+			o->needs_reopen = true;
+			mark_lost_locked(t, o, "the open was revoked by the server");
+			pthread_mutex_unlock(&t->lock);
+		}
+		(void)lost_lock;
+	}
+	opens_release(c, v, n);
+	nfs4_state_reopen_lost(c);
+}
+
 void nfs4_state_get_stats(struct nfs4_client *c, struct nfs4_state_stats *st)
 {
 	memset(st, 0, sizeof(*st));
