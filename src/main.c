@@ -47,6 +47,7 @@
 #define EXIT_MOUNT_FAILED 32	/* mount(8)'s "mount failure" */
 #define CONNECT_CAP_MS	  10000 /* connecting waits min(timeo, this) per attempt */
 #define STOP_GRACE_MS	  2000	/* unmount: calls in progress get this long */
+#define EXIT_DATA_LOST	  2	/* written data could not be sent (logged per file) */
 
 struct efs_mount {
 	struct mount_opts opts;
@@ -411,13 +412,16 @@ static void stop_dump_thread(struct efs_mount *m)
 	m->dump_running = false;
 }
 
-static void teardown(struct efs_mount *m)
+/* Returns the bytes of written data the server never got (logged per file). */
+static uint64_t teardown(struct efs_mount *m)
 {
+	uint64_t lost = 0;
+
 	stop_dump_thread(m);
 	if (m->fuse)
 		efs_fuse_free(m->fuse);
 	if (m->fs)
-		efs_fs_free(m->fs);
+		lost = efs_fs_free(m->fs);
 	if (m->client) {
 		nfs4_client_shutdown(m->client);
 		nfs4_client_free(m->client);
@@ -425,6 +429,7 @@ static void teardown(struct efs_mount *m)
 	iam_mount_free(m->iam);
 	mount_opts_free(&m->opts);
 	resolve_global_cleanup();
+	return lost;
 }
 
 /* SIGUSR1: what the mount is doing, to the log. */
@@ -540,6 +545,7 @@ int main(int argc, char **argv)
 	struct efs_mount m;
 	char err[1024] = "", logwhat[4096] = "";
 	bool keep_stderr = false;
+	uint64_t lost;
 	int rc;
 
 	if (argc >= 2 && !strcmp(argv[1], "stats"))
@@ -598,6 +604,12 @@ int main(int argc, char **argv)
 	}
 	rc = efs_fuse_loop(m.fuse);
 	efs_log(EFS_LOG_NOTICE, "unmounting %s", m.opts.mountpoint);
-	teardown(&m);
+	lost = teardown(&m);
+	if (lost) {
+		/* each loss was logged with its file; the exit status says so too */
+		efs_log(EFS_LOG_ERR, "%llu bytes of written data never reached the server",
+			(unsigned long long)lost);
+		return EXIT_DATA_LOST;
+	}
 	return rc ? 1 : 0;
 }

@@ -1268,7 +1268,8 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"    defaults dev nodev suid nosuid exec atime noatime relatime diratime\n"
 		"    nodiratime user=NAME x-* (x-systemd.*) comment=\n"
 		"\n"
-		"Exit status: 0 mounted, 1 bad usage, 32 mount failure.\n"
+		"Exit status: 0 mounted, 1 bad usage, 32 mount failure; the daemon: 0, or 2\n"
+		"when written data could not reach the server (logged per file).\n"
 		"Unmount with: fusermount3 -u MOUNTPOINT.  See %s(8).\n",
 		prog, prog, PROG);
 }

@@ -40,6 +40,7 @@ struct wbcache_cfg {
 
 struct wbcache_stats {
 	uint64_t writes, write_bytes, commits, resends;
+	uint64_t lost_bytes; /* dropped after a write-back error (each logged with its file) */
 	size_t used, peak;
 };
 
@@ -54,6 +55,8 @@ void wbcache_get_stats(struct wbcache *wb, struct wbcache_stats *st);
 struct wb_file *wb_file_new(struct wbcache *wb, const struct nfs4_fh *fh);
 /* Discards whatever is still cached (call wb_file_flush() first). */
 void wb_file_free(struct wb_file *f);
+/* The server's fileid, named in the log when its data cannot be written. */
+void wb_file_set_fileid(struct wb_file *f, uint64_t fileid);
 /* The file handle changed (e.g. re-looked-up after ESTALE). */
 void wb_file_set_fh(struct wb_file *f, const struct nfs4_fh *fh);
 

@@ -92,8 +92,12 @@ struct efs_dir;	 /* an open directory stream (fi->fh) */
 
 struct efs_fs *efs_fs_new(struct nfs4_client *c, const struct nfs4_fh *root,
 			  const struct nfs4_attr *root_attr, const struct efs_fs_cfg *cfg);
-/* Closes open state left over (best effort), frees every inode. */
-void efs_fs_free(struct efs_fs *fs);
+/*
+ * Writes out and closes what is left open (best effort), frees every inode.
+ * Returns the bytes of written data the server never got during the whole
+ * mount (each loss was logged with its file): nonzero means data was lost.
+ */
+uint64_t efs_fs_free(struct efs_fs *fs);
 uint32_t efs_fs_rsize(const struct efs_fs *fs);
 uint32_t efs_fs_wsize(const struct efs_fs *fs);
 /*

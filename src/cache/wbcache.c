@@ -53,7 +53,8 @@ struct wb_file {
 	size_t unstable_bytes;
 	uint64_t done_seq; /* bumped per completed WRITE of a chunk */
 	bool committing;
-	int error; /* first error since the last flush, -errno */
+	int error;	 /* first error since the last flush, -errno */
+	uint64_t fileid; /* for the log */
 };
 
 struct wbcache {
@@ -163,6 +164,44 @@ static void chunk_free(struct wb_chunk *ch)
 	free(ch->data);
 	free(ch);
 	pthread_cond_broadcast(&wb->cv);
+}
+
+/* Bytes of a chunk the server does not have yet (its ranges). */
+static uint64_t chunk_bytes(const struct wb_chunk *ch)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < ch->nr; i++)
+		n += ch->r[i].hi - ch->r[i].lo;
+	return n ? n : ch->alloc;
+}
+
+/*
+ * A chunk's data cannot reach the server (err: -NFS4ERR_x or -errno): the
+ * error goes to the file's next flush, the loss to the log (file and bytes)
+ * and to the lost_bytes counter.  wb->lock held; not in flight.
+ */
+static void chunk_lost(struct wb_chunk *ch, int err)
+{
+	struct wb_file *f = ch->file;
+	uint64_t n = chunk_bytes(ch);
+
+	if (!f->error)
+		f->error = err == -EIO ? -EIO : -nfs4_err_to_errno(err);
+	f->wb->stats.lost_bytes += n;
+	efs_log(EFS_LOG_ERR, "write-back: file %llu: %llu bytes at %llu not written: %s",
+		(unsigned long long)f->fileid, (unsigned long long)n,
+		(unsigned long long)(ch->index * f->wb->csize + (ch->nr ? ch->r[0].lo : 0)),
+		nfs4_err_name(err));
+	ch->state = WB_DIRTY; /* chunk_free() expects not-in-flight */
+	chunk_free(ch);
+}
+
+void wb_file_set_fileid(struct wb_file *f, uint64_t fileid)
+{
+	pthread_mutex_lock(&f->wb->lock);
+	f->fileid = fileid;
+	pthread_mutex_unlock(&f->wb->lock);
 }
 
 void wb_file_free(struct wb_file *f)
@@ -307,19 +346,13 @@ static unsigned int commit_file(struct wb_file *f, bool give_up)
 		if (ch->state != WB_UNSTABLE || ch->done_seq > upto)
 			continue;
 		if (rc) {
-			if (!f->error)
-				f->error = -nfs4_err_to_errno(rc);
-			chunk_free(ch);
+			chunk_lost(ch, rc);
 		} else if (memcmp(ch->verf, verf, sizeof(verf)) == 0) {
 			chunk_free(ch);
 		} else if (give_up) {
-			if (!f->error)
-				f->error = -EIO;
 			efs_log(EFS_LOG_ERR,
-				"write-back: the server's write verifier keeps "
-				"changing; %zu bytes may be lost",
-				ch->alloc);
-			chunk_free(ch);
+				"write-back: the server's write verifier keeps changing");
+			chunk_lost(ch, -EIO);
 		} else {
 			resent++;
 			/* The server lost unstable data: write it again. */
@@ -552,13 +585,7 @@ static void *flusher_main(void *arg)
 		wb->stats.writes++;
 		wb->stats.write_bytes += sent;
 		if (rc) {
-			if (!f->error)
-				f->error = -nfs4_err_to_errno(rc);
-			efs_log(EFS_LOG_WARN, "write-back of %llu bytes at %llu failed: %s",
-				(unsigned long long)(r[nr ? nr - 1 : 0].hi - r[0].lo),
-				(unsigned long long)base, nfs4_err_name(rc));
-			ch->state = WB_DIRTY; /* chunk_free() expects not-in-flight */
-			chunk_free(ch);
+			chunk_lost(ch, rc);
 		} else if (all_stable) {
 			ch->state = WB_DIRTY;
 			chunk_free(ch);
@@ -685,11 +712,7 @@ void wb_file_small_done(struct wb_file *f, struct wb_small *sm, int rc)
 		wb->stats.write_bytes += sm->len;
 		chunk_free(ch);
 	} else if (rc != -EAGAIN) {
-		if (!f->error)
-			f->error = -nfs4_err_to_errno(rc);
-		efs_log(EFS_LOG_WARN, "write-back of %u bytes at %llu failed: %s", sm->len,
-			(unsigned long long)sm->off, nfs4_err_name(rc));
-		chunk_free(ch);
+		chunk_lost(ch, rc);
 	}
 	pthread_cond_broadcast(&wb->cv);
 	pthread_mutex_unlock(&wb->lock);

@@ -63,10 +63,12 @@ struct efs_fs *efs_fs_new(struct nfs4_client *c, const struct nfs4_fh *root,
 	return fs;
 }
 
-void efs_fs_free(struct efs_fs *fs)
+uint64_t efs_fs_free(struct efs_fs *fs)
 {
+	struct wbcache_stats ws;
+
 	if (!fs)
-		return;
+		return 0;
 	efs_lockwait_fini(fs);
 	for (;;) {
 		struct efs_file *f = NULL;
@@ -91,9 +93,11 @@ void efs_fs_free(struct efs_fs *fs)
 		efs_fs_releasedir(fs, d);
 	}
 	efs_inode_table_fini(fs); /* frees the inodes' write-back files */
+	wbcache_get_stats(fs->wb, &ws);
 	efs_io_fini(fs);
 	pthread_mutex_destroy(&fs->files_lock);
 	free(fs);
+	return ws.lost_bytes;
 }
 
 uint32_t efs_fs_rsize(const struct efs_fs *fs)

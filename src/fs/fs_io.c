@@ -74,10 +74,10 @@ static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 	wbcache_get_stats(fs->wb, &st);
 	n = snprintf(buf + *used, len - *used,
 		     "wb.writes %llu\nwb.write_bytes %llu\nwb.commits %llu\nwb.resends %llu\n"
-		     "wb.used_bytes %zu\nwb.peak_bytes %zu\n",
+		     "wb.used_bytes %zu\nwb.peak_bytes %zu\nwb.lost_bytes %llu\n",
 		     (unsigned long long)st.writes, (unsigned long long)st.write_bytes,
 		     (unsigned long long)st.commits, (unsigned long long)st.resends, st.used,
-		     st.peak);
+		     st.peak, (unsigned long long)st.lost_bytes);
 	*used += n > 0 ? (size_t)n : 0;
 }
 
@@ -113,8 +113,11 @@ static struct wb_file *inode_wb(struct efs_fs *fs, struct efs_inode *in)
 	struct wb_file *wb;
 
 	pthread_mutex_lock(&in->lock);
-	if (!in->wb)
+	if (!in->wb) {
 		in->wb = wb_file_new(fs->wb, &in->fh);
+		if (in->wb)
+			wb_file_set_fileid(in->wb, in->fileid);
+	}
 	wb = in->wb;
 	pthread_mutex_unlock(&in->lock);
 	return wb;
