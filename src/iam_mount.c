@@ -32,7 +32,7 @@ struct iam_mount {
 
 int iam_mount_new(const struct mount_opts *o, struct iam_mount **out, char *err, size_t errlen)
 {
-	struct resolve_cmdline cl = {.region = o->region, .dnsserver = o->dnsserver};
+	struct resolve_cmdline cl = {.region = o->region, .dnsserver = o->dnsserver, .quiet = true};
 	struct resolve_config *cfg = calloc(1, sizeof(*cfg));
 	struct iam_mount *im = NULL;
 	int rc;

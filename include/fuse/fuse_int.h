@@ -11,6 +11,17 @@
 #include "fuse/efs_fuse.h"
 #include "rpc/rpc_clnt.h"
 
+#define EFS_GROUPS_CACHE 256 /* callers whose supplementary groups are remembered */
+struct efs_groups_entry {
+	bool valid;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	long at_ms; /* CLOCK_MONOTONIC */
+	uint32_t n;
+	uint32_t groups[RPC_AUTH_SYS_MAX_GROUPS];
+};
+
 struct efs_fuse {
 	struct efs_fs *fs;
 	struct fuse_session *se;
@@ -18,6 +29,9 @@ struct efs_fuse {
 	unsigned max_threads, max_idle_threads;
 	/* -o uid=,gid=: sent (no groups) for every caller when fixed_uid >= 0 */
 	long fixed_uid, fixed_gid;
+	/* supplementary groups per caller (fuse_cred.c), under groups_lock */
+	pthread_mutex_t groups_lock;
+	struct efs_groups_entry groups[EFS_GROUPS_CACHE];
 	void (*on_stop)(void *arg);
 	void *on_stop_arg;
 	/* the stop watcher (fuse_session.c) */

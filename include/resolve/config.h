@@ -55,6 +55,7 @@
 struct resolve_cmdline {
 	const char *region;
 	const char *dnsserver;
+	bool quiet; /* a second reading: the warnings were given by the first */
 };
 
 enum resolve_source {

@@ -69,6 +69,7 @@ struct efs_fuse *efs_fuse_new(struct efs_fs *fs, const struct efs_fuse_cfg *cfg,
 	f->on_stop = cfg->on_stop;
 	f->on_stop_arg = cfg->on_stop_arg;
 	pthread_mutex_init(&f->stop_lock, NULL);
+	pthread_mutex_init(&f->groups_lock, NULL);
 	pthread_cond_init(&f->stop_cv, NULL);
 	f->max_idle_threads = cfg->max_idle_threads;
 	snprintf(maxread, sizeof(maxread), "%u", efs_fs_rsize(fs));
@@ -296,6 +297,7 @@ void efs_fuse_free(struct efs_fuse *f)
 	fuse_session_destroy(f->se);
 	efs_fs_set_inval(f->fs, NULL, NULL);
 	pthread_mutex_destroy(&f->stop_lock);
+	pthread_mutex_destroy(&f->groups_lock);
 	pthread_cond_destroy(&f->stop_cv);
 	free(f);
 }

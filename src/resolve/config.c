@@ -104,7 +104,7 @@ static bool valid_region(const char *r)
 	return true;
 }
 
-static int check_keys(const struct ini *ini, char *err, size_t errlen)
+static int check_keys(const struct ini *ini, bool quiet, char *err, size_t errlen)
 {
 	char where[300];
 	unsigned int i;
@@ -134,9 +134,11 @@ static int check_keys(const struct ini *ini, char *err, size_t errlen)
 			continue;
 		if (!known) {
 			/* a warning, not an error: an efs-utils.conf must work as is */
-			efs_log(EFS_LOG_WARN,
-				"%s: unknown setting \"%s\" in [%s] ignored: see efs-fuse.conf(5)",
-				where, e->key, e->section);
+			if (!quiet)
+				efs_log(EFS_LOG_WARN,
+					"%s: unknown setting \"%s\" in [%s] ignored: see "
+					"efs-fuse.conf(5)",
+					where, e->key, e->section);
 			continue;
 		}
 		if (strcasecmp(e->key, "region") == 0 && strcmp(e->section, "mount") != 0) {
@@ -479,7 +481,7 @@ int resolve_config_build(struct resolve_config *cfg, const struct ini *ini,
 	unsigned int i;
 	int rc;
 
-	rc = check_keys(ini, err, errlen);
+	rc = check_keys(ini, cl && cl->quiet, err, errlen);
 	if (rc)
 		return rc;
 	cfg->files[0] = '\0';

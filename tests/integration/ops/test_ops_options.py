@@ -1,5 +1,5 @@
 """Options (issue 8): every efs-utils mount option is accepted (a one-line
-note where it has no effect), sync has its mount(8) meaning, libfuse's
+note where it has no effect; the IAM ones, which need iam, in iam/), sync has its mount(8) meaning, libfuse's
 auto_unmount and allow_root pass through, uid=/gid= send a fixed identity,
 and a mistyped file system id is refused with what an id looks like."""
 
@@ -17,9 +17,6 @@ EFS_UTILS_NOTES = {
     "verify=2": "verify: ignored",
     "ocsp": "ocsp: ignored",
     "stunnel": "stunnel: ignored",
-    "awscredsuri=/v2/credentials/abc": "awscredsuri: recorded",
-    "rolearn=arn:aws:iam::123456789012:role/efs": "rolearn: recorded",
-    "jwtpath=/var/run/secrets/token": "jwtpath: recorded",
     "nconnect=4": "nconnect=4 ignored",
     "crossaccount": "crossaccount: give the availability zone id",
 }
