@@ -531,6 +531,18 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 	return 0;
 }
 
+/*
+ * The renewer's calls end as soon as the client stops (not at the stop
+ * deadline): the renewer is also the thread that enforces that deadline.
+ * Called with or without c->lock: an atomic read, no lock.
+ */
+static bool renewer_cancelled(void *arg)
+{
+	struct nfs4_client *c = arg;
+
+	return __atomic_load_n(&c->life, __ATOMIC_ACQUIRE) == NFS4_STOPPING;
+}
+
 static int sequence_ping(struct nfs4_client *c)
 {
 	struct nfs4_compound cp;
@@ -538,6 +550,8 @@ static int sequence_ping(struct nfs4_client *c)
 	int rc;
 
 	nfs4_machine_cred(&cr);
+	cr.cancelled = renewer_cancelled;
+	cr.cancel_arg = c;
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_SEQUENCE, 64, true);
 	if (!rc)
 		rc = nfs4_compound_run(&cp, &cr);
@@ -617,8 +631,8 @@ void nfs4_client_stop(struct nfs4_client *c, unsigned int grace_ms)
 	ts_add_ms(&at, grace_ms);
 	pthread_mutex_lock(&c->lock);
 	if (c->life != NFS4_STOPPING || ts_before(&at, &c->stop_at)) {
-		c->life = NFS4_STOPPING;
 		c->stop_at = at;
+		__atomic_store_n(&c->life, NFS4_STOPPING, __ATOMIC_RELEASE);
 	}
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_cond_broadcast(&c->renew_cv);
