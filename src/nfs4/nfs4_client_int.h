@@ -53,6 +53,7 @@ struct nfs4_client {
 	bool recovering;	 /* a thread re-creates the session / client id */
 	bool stop_done;		 /* nfs4_client_shutdown() took over from the stopper */
 	bool aborted;		 /* the stopper abandoned the calls in flight */
+	int solo_tmo_ms;	 /* session-management calls' timeout (0: timeo) */
 	bool check_state;	 /* SEQUENCE said state was revoked: the renewer checks */
 	bool restart_seen;	 /* SEQUENCE said RESTART_RECLAIM_NEEDED: RECLAIM_COMPLETE again */
 	bool reclaiming;	 /* new client id: opens and locks are being reclaimed */
@@ -113,6 +114,12 @@ static inline int nfs4_compound_op(struct nfs4_compound *cp, int rc)
  */
 int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr);
 void nfs4_compound_fini(struct nfs4_compound *cp);
+/*
+ * One transmission on a free slot, no waiting, no retry, no lifecycle
+ * check (the last words of a stopping client: DESTROY_SESSION).  0 with
+ * cp->res set, -EBUSY when no slot is free, or the error.
+ */
+int nfs4_compound_run_once(struct nfs4_compound *cp, const struct rpc_cred *cr, int timeout_ms);
 
 /* Session (nfs4_session.c). */
 int nfs4_session_establish(struct nfs4_client *c, bool new_client, char *err, size_t errlen);

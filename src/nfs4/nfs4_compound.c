@@ -520,3 +520,49 @@ out_interrupted:
 		slot_put(c, &sa, gen, SLOT_INTERRUPTED, NULL);
 	return rc;
 }
+
+int nfs4_compound_run_once(struct nfs4_compound *cp, const struct rpc_cred *cr, int timeout_ms)
+{
+	struct nfs4_client *c = cp->c;
+	struct nfs4_sequence_args sa = {.cachethis = false};
+	struct nfs4_sequence_res sr;
+	uint32_t i, gen, status, nres;
+	int rc;
+
+	rc = nfs4_enc_compound_end(&cp->args, cp->nops_off, cp->nops);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nslots; i++)
+		if (!c->slots[i].busy && !c->slots[i].interrupted)
+			break;
+	if (!c->have_session || i == c->nslots) {
+		pthread_mutex_unlock(&c->lock);
+		return -EBUSY;
+	}
+	c->slots[i].busy = true;
+	memcpy(sa.sessionid, c->sessionid, NFS4_SESSIONID_SIZE);
+	sa.slotid = i;
+	sa.seqid = c->slots[i].seqid;
+	sa.highest_slotid = c->target;
+	gen = c->gen;
+	pthread_mutex_unlock(&c->lock);
+	rc = patch_sequence(&cp->args, cp->seq_off, &sa);
+	if (!rc)
+		rc = rpc_clnt_call(c->rpc, cr, NFS4_PROC_COMPOUND, &cp->args, &cp->rep, timeout_ms);
+	if (rc) {
+		slot_put(c, &sa, gen, SLOT_INTERRUPTED, NULL);
+		return rc;
+	}
+	rc = nfs4_dec_compound_hdr(&cp->rep.body, &status, &nres);
+	if (!rc)
+		rc = nfs4_dec_sequence(&cp->rep.body, &sr);
+	if (!rc)
+		rc = check_sequence(&sa, &sr);
+	slot_put(c, &sa, gen, rc == 0 ? SLOT_DONE : SLOT_INTERRUPTED, NULL);
+	if (rc == 0) {
+		count(c, cp->proc, cp->nops, false);
+		cp->res = &cp->rep.body;
+	}
+	return rc;
+}

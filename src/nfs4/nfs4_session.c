@@ -16,7 +16,8 @@
 #include "nfs4/nfs4_err.h"
 #include "util/log.h"
 
-#define BACK_CB_PROGRAM 0x40000000u
+#define BACK_CB_PROGRAM	   0x40000000u
+#define DESTROY_TIMEOUT_MS 1000 /* each of the last calls at unmount */
 
 void nfs4_now(struct timespec *ts)
 {
@@ -236,7 +237,7 @@ static int solo_call_tmo(struct nfs4_client *c, struct solo *s, int enc_rc, int 
 
 static int solo_call(struct nfs4_client *c, struct solo *s, int enc_rc)
 {
-	return solo_call_tmo(c, s, enc_rc, nfs4_timeout_ms(c));
+	return solo_call_tmo(c, s, enc_rc, c->solo_tmo_ms ? c->solo_tmo_ms : nfs4_timeout_ms(c));
 }
 
 static void solo_end(struct solo *s)
@@ -415,6 +416,50 @@ static int destroy_session_id(struct nfs4_client *c, const uint8_t id[NFS4_SESSI
 	}
 	if (rc && rc != -NFS4ERR_BADSESSION)
 		efs_log(EFS_LOG_INFO, "DESTROY_SESSION: %s", nfs4_err_name(rc));
+	return rc;
+}
+
+/*
+ * SEQUENCE + DESTROY_SESSION (RFC 8881 section 18.37.3: allowed as the last
+ * op of a compound on its own session): works on a connection the session
+ * has not bound explicitly (a server may bind only so many).
+ */
+static int destroy_session_seq(struct nfs4_client *c, int timeout_ms)
+{
+	uint8_t id[NFS4_SESSIONID_SIZE];
+	struct nfs4_compound cp;
+	struct rpc_cred cr;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	memcpy(id, c->sessionid, sizeof(id));
+	pthread_mutex_unlock(&c->lock);
+	nfs4_machine_cred(&cr);
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_SESSION, 256, true);
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_destroy_session(&cp.args, id));
+	if (!rc)
+		rc = nfs4_compound_run_once(&cp, &cr, timeout_ms);
+	if (!rc)
+		rc = nfs4_dec_destroy_session(cp.res);
+	nfs4_compound_fini(&cp);
+	if (rc)
+		efs_log(EFS_LOG_INFO, "SEQUENCE+DESTROY_SESSION: %s", nfs4_err_name(rc));
+	return rc;
+}
+
+static int destroy_clientid(struct nfs4_client *c, uint64_t clientid)
+{
+	struct solo s;
+	int rc = solo_begin(&s);
+
+	if (!rc)
+		rc = solo_call_tmo(c, &s, nfs4_enc_destroy_clientid(&s.args, clientid),
+				   DESTROY_TIMEOUT_MS);
+	if (!rc)
+		rc = nfs4_dec_destroy_clientid(&s.rep.body);
+	solo_end(&s);
 	return rc;
 }
 
@@ -752,13 +797,11 @@ fail:
 	return 0;
 }
 
-#define SHUTDOWN_GRACE_MS  2000
-#define DESTROY_TIMEOUT_MS 1000
+#define SHUTDOWN_GRACE_MS 2000
 
 void nfs4_client_shutdown(struct nfs4_client *c)
 {
 	uint8_t id[NFS4_SESSIONID_SIZE];
-	struct solo s;
 	bool join, had, talk;
 	uint64_t clientid;
 	int rc;
@@ -786,19 +829,40 @@ void nfs4_client_shutdown(struct nfs4_client *c)
 				c->host);
 		return;
 	}
-	if (destroy_session_id(c, id, DESTROY_TIMEOUT_MS) == 0)
+	c->solo_tmo_ms = DESTROY_TIMEOUT_MS; /* the last words are short */
+	if (destroy_session_seq(c, DESTROY_TIMEOUT_MS) == 0 ||
+	    destroy_session_id(c, id, DESTROY_TIMEOUT_MS) == 0)
 		efs_log(EFS_LOG_NOTICE, "session destroyed");
 	pthread_mutex_lock(&c->lock);
 	c->have_session = false;
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_mutex_unlock(&c->lock);
-	rc = solo_begin(&s);
-	if (!rc)
-		rc = solo_call_tmo(c, &s, nfs4_enc_destroy_clientid(&s.args, clientid),
-				   DESTROY_TIMEOUT_MS);
-	if (!rc)
-		rc = nfs4_dec_destroy_clientid(&s.rep.body);
-	solo_end(&s);
+	rc = destroy_clientid(c, clientid);
+	if (rc == -NFS4ERR_CLIENTID_BUSY) {
+		/*
+		 * The session could not be destroyed from this connection (a
+		 * server binds only so many; nfs-ganesha 16, and it keeps dead
+		 * ones).  A new incarnation of our client (new verifier, its own
+		 * session on this connection) replaces the old record with all
+		 * it held; then that one goes.
+		 */
+		if (getrandom(c->verifier, sizeof(c->verifier), 0) != sizeof(c->verifier))
+			c->verifier[0] ^= 0x5a;
+		rc = exchange_id(c);
+		if (!rc)
+			rc = create_session(c);
+		if (!rc) {
+			pthread_mutex_lock(&c->lock);
+			memcpy(id, c->sessionid, sizeof(id));
+			clientid = c->clientid;
+			pthread_mutex_unlock(&c->lock);
+			rc = destroy_session_id(c, id, DESTROY_TIMEOUT_MS);
+		}
+		if (!rc)
+			rc = destroy_clientid(c, clientid);
+		if (!rc)
+			efs_log(EFS_LOG_NOTICE, "session destroyed (through a new incarnation)");
+	}
 	if (rc)
 		efs_log(EFS_LOG_WARN, "DESTROY_CLIENTID failed: %s", nfs4_err_name(rc));
 	else
