@@ -406,6 +406,22 @@ static uint32_t op_create_session(struct fsrv *s, struct xdr *x, struct obuf *o)
 	return NFS4_OK;
 }
 
+/* I/O with the anonymous stateid against the byte-range locks of the file. */
+static bool anon_conflict(struct fsrv *s, uint32_t file, bool write, uint64_t off, uint64_t len)
+{
+	for (int i = 0; i < FSRV_MAX_STATES; i++) {
+		struct fsrv_state *l = &s->states[i];
+
+		if (!l->used || l->kind != 2 || l->file != file)
+			continue;
+		for (unsigned int r = 0; r < l->nranges; r++)
+			if (overlap(off, len ? len : 1, l->ranges[r].off, l->ranges[r].len) &&
+			    (write || l->ranges[r].type == WRITE_LT))
+				return true;
+	}
+	return false;
+}
+
 static uint32_t op_read(struct fsrv *s, struct cstate *cs, struct xdr *x, struct obuf *o)
 {
 	uint64_t off;
@@ -419,10 +435,15 @@ static uint32_t op_read(struct fsrv *s, struct cstate *cs, struct xdr *x, struct
 	note_file(cs);
 	if (!cs->have_fh)
 		return NFS4ERR_NOFILEHANDLE;
-	if (st)
+	if (anon) {
+		/* As a real server: allowed unless another owner's lock is in the way. */
+		if (anon_conflict(s, cs->file, false, off, count))
+			return NFS4ERR_LOCKED;
+	} else if (st) {
 		return st;
-	if (s->states[idx].file != cs->file)
+	} else if (s->states[idx].file != cs->file) {
 		return NFS4ERR_BAD_STATEID;
+	}
 	put32(o, NFS4_OK);
 	if (off >= s->size[cs->file]) {
 		count = 0;
@@ -449,10 +470,15 @@ static uint32_t op_write(struct fsrv *s, struct cstate *cs, struct xdr *x, struc
 	note_file(cs);
 	if (!cs->have_fh)
 		return NFS4ERR_NOFILEHANDLE;
-	if (st)
+	if (anon) {
+		if (anon_conflict(s, cs->file, true, off, len))
+			return NFS4ERR_LOCKED;
+	} else if (st) {
 		return st;
-	if (s->states[idx].file != cs->file || !(s->states[idx].share & OPEN4_SHARE_ACCESS_WRITE))
+	} else if (s->states[idx].file != cs->file ||
+		   !(s->states[idx].share & OPEN4_SHARE_ACCESS_WRITE)) {
 		return NFS4ERR_OPENMODE;
+	}
 	if (off > FSRV_FILE_SIZE || len > FSRV_FILE_SIZE - off)
 		return NFS4ERR_FBIG;
 	memcpy(s->data[cs->file] + off, p, len);

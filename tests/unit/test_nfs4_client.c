@@ -929,6 +929,14 @@ static void test_expired_stateid_with_lock(void **unused)
 	assert_int_equal(read16(&f, a, buf), -EIO);
 	assert_int_equal(fsrv_count(f.s, OP_WRITE, from), 1);
 	assert_int_equal(fsrv_count(f.s, OP_OPEN, from), 0);
+	fsrv_lock(f.s);
+	for (unsigned int i = from; i < f.s->ncalls; i++)
+		if (f.s->log[i].anon_stateid) {
+			fsrv_unlock(f.s);
+			fail_msg("call %u went out with the anonymous stateid", i);
+		}
+	assert_memory_equal(f.s->data[f.ia], "AAAAAAAAAAAAAAAA", 16);
+	fsrv_unlock(f.s);
 	nfs4_open_release(f.c, &cr1, a, OPEN4_SHARE_ACCESS_BOTH);
 	assert_server_clean(&f);
 	fix_stop(&f);
@@ -1163,6 +1171,9 @@ int main(void)
 		cmocka_unit_test(test_open_grace_retry),
 	};
 
+	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
 	efs_log_set_level(getenv("NFS4_TEST_LOG") ? EFS_LOG_DEBUG : EFS_LOG_ERR - 1);
+	if (getenv("NFS4_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("NFS4_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
