@@ -268,6 +268,7 @@ static int slot_probe(struct nfs4_client *c, const struct rpc_cred *cr,
 		if (rc == 0) {
 			/* Ours (one result) or a replayed longer one: either way
 			 * pa.seqid is now processed. */
+			xdr_free_buf(&args);
 			sa->seqid = pa.seqid + 1;
 			return 0;
 		}
