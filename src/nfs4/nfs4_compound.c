@@ -265,9 +265,12 @@ static int slot_probe(struct nfs4_client *c, const struct rpc_cred *cr,
 		if (!rc)
 			rc = check_sequence(&pa, &sr);
 		rpc_reply_free(&rep);
-		if (rc == 0) {
+		if (rc == 0 || rc == -NFS4ERR_RETRY_UNCACHED_REP ||
+		    rc == -NFS4ERR_SEQ_FALSE_RETRY) {
 			/* Ours (one result) or a replayed longer one: either way
-			 * pa.seqid is now processed. */
+			 * pa.seqid is now processed.  A retry of an uncached
+			 * request (ganesha: RETRY_UNCACHED_REP; Linux nfsd:
+			 * SEQ_FALSE_RETRY for a lone SEQUENCE) says the same. */
 			xdr_free_buf(&args);
 			sa->seqid = pa.seqid + 1;
 			return 0;
