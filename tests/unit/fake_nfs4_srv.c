@@ -1179,20 +1179,24 @@ static void scan_ops(struct xdr *xin, struct fsrv_call *c, uint32_t nops)
 
 static void send_record(struct fsrv *s, const uint8_t *rec, size_t len)
 {
-	uint8_t hdr[4];
+	uint8_t *b;
 
 	if (s->cfd < 0)
 		return;
-	rpc_rm_put_header(hdr, (uint32_t)len, true);
-	if (send(s->cfd, hdr, 4, MSG_NOSIGNAL) != 4)
-		return;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = send(s->cfd, rec + off, len - off, MSG_NOSIGNAL);
+	/* One send: a separate 4-byte header would meet Nagle and a delayed ACK. */
+	b = malloc(len + 4);
+	if (!b)
+		abort();
+	rpc_rm_put_header(b, (uint32_t)len, true);
+	memcpy(b + 4, rec, len);
+	for (size_t off = 0; off < len + 4;) {
+		ssize_t n = send(s->cfd, b + off, len + 4 - off, MSG_NOSIGNAL);
 
 		if (n <= 0)
-			return;
+			break;
 		off += (size_t)n;
 	}
+	free(b);
 }
 
 static void flush_deferred(struct fsrv *s)
@@ -1294,6 +1298,10 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 			if (rule && rule->act == FA_SEQ_STATUS) {
 				st = rule->status;
 				put32(o, st);
+				/* Consistent with what it says: the session is gone. */
+				ss = session_by_id(s, sid);
+				if (ss && (st == NFS4ERR_BADSESSION || st == NFS4ERR_DEADSESSION))
+					session_free(ss);
 				break;
 			}
 			ss = session_by_id(s, sid);
