@@ -739,6 +739,9 @@ static void test_target_slot_changes(void **unused)
 	fsrv_clear_rules(f.s);
 	fsrv_set_target(f.s, 1);
 	assert_int_equal(read16(&f, op, buf), 0); /* its reply carries the new target */
+	fsrv_lock(f.s);
+	f.s->defer_batch = 2; /* more in flight than the target still flushes */
+	fsrv_unlock(f.s);
 	fsrv_rule(f.s, OP_READ, 0, 0, FA_DEFER, 0);
 	from = fsrv_ncalls(f.s);
 	run_readers(&f, op, 4, 3);
@@ -757,6 +760,9 @@ static void test_target_slot_changes(void **unused)
 	fsrv_clear_rules(f.s);
 	fsrv_set_target(f.s, FSRV_SLOTS - 1);
 	assert_int_equal(read16(&f, op, buf), 0);
+	fsrv_lock(f.s);
+	f.s->defer_batch = 4;
+	fsrv_unlock(f.s);
 	fsrv_rule(f.s, OP_READ, 0, 0, FA_DEFER, 0);
 	from = fsrv_ncalls(f.s);
 	run_readers(&f, op, 4, 3);
