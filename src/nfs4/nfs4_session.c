@@ -714,6 +714,17 @@ fail:
 #define SHUTDOWN_GRACE_MS  2000
 #define DESTROY_TIMEOUT_MS 1000
 
+/* A compound holds a slot, or the session is being re-established; c->lock held. */
+static bool calls_in_flight_locked(const struct nfs4_client *c)
+{
+	if (c->recovering)
+		return true;
+	for (uint32_t i = 0; i < NFS4_MAX_SLOTS; i++)
+		if (c->slots[i].busy)
+			return true;
+	return false;
+}
+
 void nfs4_client_shutdown(struct nfs4_client *c)
 {
 	uint8_t id[NFS4_SESSIONID_SIZE];
@@ -724,6 +735,21 @@ void nfs4_client_shutdown(struct nfs4_client *c)
 
 	nfs4_client_stop(c, SHUTDOWN_GRACE_MS);
 	pthread_mutex_lock(&c->lock);
+	/*
+	 * Calls in flight may finish until the stop deadline; those still
+	 * waiting for the server then are abandoned (the renewer, which would
+	 * do it, stops watching once stop_done is set).
+	 */
+	while (calls_in_flight_locked(c) && !c->aborted && nfs4_wait_locked(c, NULL, 100) == 0)
+		;
+	if (calls_in_flight_locked(c) && !c->aborted) {
+		c->aborted = true;
+		pthread_mutex_unlock(&c->lock);
+		efs_log(EFS_LOG_WARN, "server %s: not answering while unmounting; giving up",
+			c->host);
+		rpc_clnt_abort(c->rpc);
+		pthread_mutex_lock(&c->lock);
+	}
 	c->stop_done = true;
 	join = c->renewer_running;
 	c->renewer_running = false;
