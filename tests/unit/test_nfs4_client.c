@@ -1061,6 +1061,12 @@ static void test_storm_badsession(void **unused)
 	failing_server(FA_SEQ_STATUS, NFS4ERR_BADSESSION, 20);
 }
 
+static void test_storm_stale_clientid(void **unused)
+{
+	(void)unused;
+	failing_server(FA_SEQ_STATUS, NFS4ERR_STALE_CLIENTID, 30);
+}
+
 static void test_storm_drop(void **unused)
 {
 	(void)unused;
@@ -1170,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_stop_deadline),
 		cmocka_unit_test(test_storm_delay),
 		cmocka_unit_test(test_storm_badsession),
+		cmocka_unit_test(test_storm_stale_clientid),
 		cmocka_unit_test(test_storm_drop),
 		cmocka_unit_test(test_soft_eio),
 		cmocka_unit_test(test_softerr_etimedout),
