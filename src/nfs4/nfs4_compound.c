@@ -90,8 +90,27 @@ static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, 
 struct attempt {
 	struct timespec start;
 	unsigned int delay_ms, conn_ms;
-	long soft_ms; /* 0: hard */
+	unsigned int recoveries, recover_ms; /* session recoveries, their backoff */
+	long soft_ms;			     /* 0: hard */
 };
+
+/*
+ * Recover the session for this compound.  The first time at once; again
+ * (the server keeps refusing the new session or client id) only after a
+ * capped exponential backoff, so that a failing server does not get
+ * CREATE_SESSION/EXCHANGE_ID in a tight loop.
+ */
+static int recover(struct nfs4_client *c, const struct rpc_cred *cr, struct attempt *at,
+		   uint32_t gen, int why)
+{
+	if (at->recoveries++) {
+		int rc = nfs4_backoff(c, cr, &at->recover_ms, CONN_MAX_MS);
+
+		if (rc)
+			return rc;
+	}
+	return nfs4_session_recover(c, cr, gen, why);
+}
 
 /* A soft mount's request gave up: -EIO, or -ETIMEDOUT with softerr. */
 static int soft_expired(struct nfs4_client *c, const struct attempt *at)
@@ -302,7 +321,8 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 	struct nfs4_client *c = cp->c;
 	struct nfs4_sequence_args sa = {.cachethis = cp->cachethis};
 	struct nfs4_sequence_res sr;
-	struct attempt at = {.delay_ms = DELAY_MIN_MS, .conn_ms = CONN_MIN_MS};
+	struct attempt at = {
+		.delay_ms = DELAY_MIN_MS, .conn_ms = CONN_MIN_MS, .recover_ms = CONN_MIN_MS};
 	struct timespec sent;
 	bool have_slot = false, interrupted;
 	uint32_t gen = 0, status, nres;
@@ -407,7 +427,7 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 		if ((status == NFS4ERR_BADSESSION || status == NFS4ERR_DEADSESSION ||
 		     status == NFS4ERR_STALE_CLIENTID) &&
 		    !cp->machine) {
-			rc = nfs4_session_recover(c, cr, gen, -(int)status);
+			rc = recover(c, cr, &at, gen, -(int)status);
 			if (rc)
 				return rc;
 			continue;
@@ -459,7 +479,7 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 		}
 		if (rc == -NFS4ERR_BADSESSION || rc == -NFS4ERR_DEADSESSION ||
 		    rc == -NFS4ERR_STALE_CLIENTID || rc == -NFS4ERR_SEQ_MISORDERED) {
-			rc = nfs4_session_recover(c, cr, gen, rc);
+			rc = recover(c, cr, &at, gen, rc);
 			if (rc)
 				return rc;
 			continue;
