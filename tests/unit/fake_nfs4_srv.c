@@ -210,6 +210,22 @@ static void session_free(struct fsrv_session *ss)
 	memset(ss, 0, sizeof(*ss));
 }
 
+/* The client's lease expired: its sessions and state are gone. */
+static void forget_client(struct fsrv *s, uint64_t clid)
+{
+	int i;
+
+	for (i = 0; i < FSRV_MAX_SESSIONS; i++)
+		if (s->sessions[i].used && s->sessions[i].clientid == clid)
+			session_free(&s->sessions[i]);
+	for (i = 0; i < FSRV_MAX_STATES; i++)
+		if (s->states[i].used && s->states[i].clientid == clid)
+			s->states[i].used = false;
+	for (i = 0; i < FSRV_MAX_CLIENTS; i++)
+		if (s->clients[i].used && s->clients[i].clientid == clid)
+			memset(&s->clients[i], 0, sizeof(s->clients[i]));
+}
+
 static void kill_sessions_locked(struct fsrv *s)
 {
 	for (int i = 0; i < FSRV_MAX_SESSIONS; i++)
@@ -1302,6 +1318,8 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 				ss = session_by_id(s, sid);
 				if (ss && (st == NFS4ERR_BADSESSION || st == NFS4ERR_DEADSESSION))
 					session_free(ss);
+				if (ss && st == NFS4ERR_STALE_CLIENTID)
+					forget_client(s, ss->clientid);
 				break;
 			}
 			ss = session_by_id(s, sid);
