@@ -479,8 +479,7 @@ static uint32_t op_write(struct fsrv *s, struct cstate *cs, struct xdr *x, struc
 	bool anon;
 
 	st = stateid_get(s, x, 1, &idx, &anon, NULL);
-	if (xdr_get_u64(x, &off) || xdr_get_u32(x, &stable) ||
-	    xdr_get_opaque(x, &p, &len, 1 << 20))
+	if (xdr_get_u64(x, &off) || xdr_get_u32(x, &stable) || xdr_get_opaque(x, &p, &len, 1 << 20))
 		return NFS4ERR_BADXDR;
 	cs->call->anon_stateid = anon;
 	note_file(cs);
@@ -1355,10 +1354,9 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 					ob_room(o, sl->rep_len);
 					memcpy(o->p + o->len, sl->rep, sl->rep_len);
 					o->len += sl->rep_len;
-					call->status =
-						(uint32_t)sl->rep[0] << 24 |
-						(uint32_t)sl->rep[1] << 16 |
-						(uint32_t)sl->rep[2] << 8 | sl->rep[3];
+					call->status = (uint32_t)sl->rep[0] << 24 |
+						       (uint32_t)sl->rep[1] << 16 |
+						       (uint32_t)sl->rep[2] << 8 | sl->rep[3];
 					return true;
 				}
 				/* The original was not cached. */
@@ -1439,8 +1437,9 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 		sl->rep = malloc(sl->rep_len);
 		memcpy(sl->rep, o->p + body, sl->rep_len);
 	}
-	if (rule && (rule->act == FA_BAD_SLOT || rule->act == FA_BAD_SEQID ||
-		     rule->act == FA_BAD_SESSION) &&
+	if (rule &&
+	    (rule->act == FA_BAD_SLOT || rule->act == FA_BAD_SEQID ||
+	     rule->act == FA_BAD_SESSION) &&
 	    call->has_seq && o->len - body >= REP_SEQ_SLOT + 4 && !st) {
 		if (rule->act == FA_BAD_SLOT)
 			patch32(o, body + REP_SEQ_SLOT, call->slot + 1);
@@ -1735,8 +1734,8 @@ unsigned int fsrv_count(struct fsrv *s, uint32_t op, unsigned int from)
 
 	pthread_mutex_lock(&s->lock);
 	for (unsigned int i = from; i < s->ncalls; i++)
-		if (op == FSRV_ANY || (op == FSRV_LONE_SEQ && s->log[i].nops == 1 &&
-				       s->log[i].has_seq) ||
+		if (op == FSRV_ANY ||
+		    (op == FSRV_LONE_SEQ && s->log[i].nops == 1 && s->log[i].has_seq) ||
 		    fsrv_call_has(&s->log[i], op))
 			n++;
 	pthread_mutex_unlock(&s->lock);

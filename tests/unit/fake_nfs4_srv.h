@@ -76,8 +76,8 @@ struct fsrv_call {
 	bool injected;	  /* a rule changed this call */
 	uint32_t claim;	  /* OPEN: claim type */
 	bool lock_reclaim;
-	uint32_t file;	     /* file index of the current fh at the first I/O or state op */
-	bool anon_stateid;   /* READ/WRITE with the all-zero stateid */
+	uint32_t file;	   /* file index of the current fh at the first I/O or state op */
+	bool anon_stateid; /* READ/WRITE with the all-zero stateid */
 	uint8_t ds_id[NFS4_SESSIONID_SIZE]; /* DESTROY_SESSION's argument */
 	struct timespec when;		    /* CLOCK_MONOTONIC */
 };
@@ -133,9 +133,9 @@ struct fsrv {
 	pthread_cond_t cond;
 	int cfd;
 	unsigned int conns;
-	bool silent;		/* never answer anything */
-	uint32_t target;	/* target_highest_slotid sent */
-	bool nfsd_uncached;	/* uncached replay answered as Linux nfsd, else as ganesha */
+	bool silent;		  /* never answer anything */
+	uint32_t target;	  /* target_highest_slotid sent */
+	bool nfsd_uncached;	  /* uncached replay answered as Linux nfsd, else as ganesha */
 	unsigned int defer_batch; /* FA_DEFER: replies released when this many wait */
 	uint32_t lease;
 	uint32_t epoch; /* bumped by every restart */

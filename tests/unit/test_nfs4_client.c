@@ -299,8 +299,8 @@ static void job_finish(struct job *j, int ms, const char *what)
 		fail_msg("%s did not finish within %d ms (client stopped)", what, ms);
 }
 
-static struct nfs4_open *open_fh(struct fix *f, const struct rpc_cred *cr,
-				 const struct nfs4_fh *fh, uint32_t share)
+static struct nfs4_open *open_fh(struct fix *f, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+				 uint32_t share)
 {
 	struct nfs4_open *op = NULL;
 	int rc = nfs4_open_by_fh(f->c, cr, fh, share, &op, NULL);
@@ -328,8 +328,7 @@ static int write16(struct fix *f, struct nfs4_open *op, const char *data)
 	uint32_t written, committed;
 	uint8_t verf[8];
 
-	return nfs4_write_open(f->c, &cr1, op, 0, data, 16, FILE_SYNC4, &written, &committed,
-			       verf);
+	return nfs4_write_open(f->c, &cr1, op, 0, data, 16, FILE_SYNC4, &written, &committed, verf);
 }
 
 /* ---- tests ---- */
@@ -893,8 +892,7 @@ static void test_lost_lock(void **unused)
 	for (unsigned int i = from; i < f.s->ncalls; i++) {
 		struct fsrv_call *c = &f.s->log[i];
 
-		if ((fsrv_call_has(c, OP_READ) || fsrv_call_has(c, OP_WRITE)) &&
-		    c->file == f.ia)
+		if ((fsrv_call_has(c, OP_READ) || fsrv_call_has(c, OP_WRITE)) && c->file == f.ia)
 			n_io_a++;
 		if (c->anon_stateid)
 			n_anon++;
