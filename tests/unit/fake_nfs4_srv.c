@@ -1488,8 +1488,17 @@ static void handle(struct fsrv *s, const uint8_t *rec, size_t len)
 	call->file = UINT32_MAX;
 	clock_gettime(CLOCK_MONOTONIC, &call->when);
 	pthread_cond_broadcast(&s->cond);
-	if (s->silent)
+	if (s->silent) {
+		/* Not run, but logged with its op list. */
+		struct xdr px = x;
+		char tag[256];
+		uint32_t minor, nops;
+
+		if (proc == 1 && !xdr_get_string(&px, tag, sizeof(tag)) &&
+		    !xdr_get_u32(&px, &minor) && !xdr_get_u32(&px, &nops))
+			scan_ops(&px, call, nops);
 		return;
+	}
 	rpc_hdr(&o, xid);
 	if (proc == 1) {
 		send_it = run_compound(s, call, &x, &o);

@@ -156,7 +156,8 @@ static int find_call(struct fix *f, uint32_t op, unsigned int from)
 
 	fsrv_lock(f->s);
 	for (unsigned int i = from; i < f->s->ncalls && r < 0; i++)
-		if (fsrv_call_has(&f->s->log[i], op))
+		if (op == FSRV_LONE_SEQ ? f->s->log[i].nops == 1 && f->s->log[i].has_seq
+					: fsrv_call_has(&f->s->log[i], op))
 			r = (int)i;
 	fsrv_unlock(f->s);
 	return r;
@@ -431,15 +432,8 @@ static void test_interrupted_slot_cached(void **unused)
 	job_finish(&j, WAIT_MS, "WRITE across a dropped connection");
 	assert_int_equal(j.rc, 0);
 	w1 = find_call(&f, OP_WRITE, from);
-	probe = find_call(&f, FSRV_LONE_SEQ, (unsigned int)w1 + 1);
 	assert_true(w1 >= 0);
-	/* A lone SEQUENCE does not count as a lookup of OP_SEQUENCE alone: find it. */
-	fsrv_lock(f.s);
-	probe = -1;
-	for (unsigned int i = (unsigned int)w1 + 1; i < f.s->ncalls && probe < 0; i++)
-		if (f.s->log[i].nops == 1 && f.s->log[i].has_seq)
-			probe = (int)i;
-	fsrv_unlock(f.s);
+	probe = find_call(&f, FSRV_LONE_SEQ, (unsigned int)w1 + 1);
 	w2 = find_call(&f, OP_WRITE, (unsigned int)w1 + 1);
 	assert_true(probe > w1);
 	assert_true(w2 > probe);
@@ -1153,6 +1147,166 @@ static void test_open_grace_retry(void **unused)
 	fix_stop(&f);
 }
 
+/* ---- more cases ---- */
+
+static bool cancel_flag;
+static pthread_mutex_t cancel_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool is_cancelled(void *arg)
+{
+	bool v;
+
+	(void)arg;
+	pthread_mutex_lock(&cancel_mu);
+	v = cancel_flag;
+	pthread_mutex_unlock(&cancel_mu);
+	return v;
+}
+
+static void set_cancel(bool v)
+{
+	pthread_mutex_lock(&cancel_mu);
+	cancel_flag = v;
+	pthread_mutex_unlock(&cancel_mu);
+}
+
+/*
+ * A caller interrupted (FUSE_INTERRUPT) while the server sits on its READ
+ * gets -EINTR at once; the slot it leaves is probed before its next use,
+ * and the next READ on it goes out on the following sequence id.
+ */
+static void test_interrupted_caller_slot_reuse(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *op;
+	struct job j = {0};
+	struct rpc_cred icr = cr1;
+	unsigned int from, want;
+	char buf[17];
+	int r1, probe, r2;
+	struct fsrv_call c1, cp, c2;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	op = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_READ);
+	icr.cancelled = is_cancelled;
+	set_cancel(false);
+	from = fsrv_ncalls(f.s);
+	fsrv_set_silent(f.s, true);
+	job_start(&j, &f, J_READ, &icr, op);
+	want = from + 1;
+	assert_true(fsrv_wait(f.s, pred_ncalls, &want, WAIT_MS));
+	set_cancel(true);
+	job_finish(&j, 2000, "interrupted READ");
+	set_cancel(false);
+	assert_int_equal(j.rc, -EINTR);
+	assert_true(j.took_ms < 1500);
+	fsrv_set_silent(f.s, false);
+	assert_int_equal(read16(&f, op, buf), 0);
+	assert_memory_equal(buf, "AAAAAAAAAAAAAAAA", 16);
+	r1 = find_call(&f, OP_READ, from);
+	r2 = find_call(&f, OP_READ, (unsigned int)r1 + 1);
+	probe = find_call(&f, FSRV_LONE_SEQ, (unsigned int)r1 + 1);
+	assert_true(r1 >= 0 && probe > r1 && r2 > probe);
+	fsrv_lock(f.s);
+	c1 = f.s->log[r1];
+	cp = f.s->log[probe];
+	c2 = f.s->log[r2];
+	fsrv_unlock(f.s);
+	assert_int_equal(cp.slot, c1.slot);
+	assert_int_equal(cp.seqid, c1.seqid);
+	assert_false(cp.replay); /* the server never ran the interrupted READ */
+	assert_int_equal(c2.slot, c1.slot);
+	assert_int_equal(c2.seqid, c1.seqid + 1);
+	assert_int_equal(c2.status, NFS4_OK);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, op, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
+/* BADSLOT: the call goes again on a slot the server has; no new session. */
+static void test_badslot(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *op;
+	unsigned int from;
+	char buf[17];
+
+	(void)unused;
+	fix_start(&f, NULL);
+	op = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_READ);
+	from = fsrv_ncalls(f.s);
+	fsrv_rule(f.s, OP_READ, 0, 1, FA_SEQ_STATUS, NFS4ERR_BADSLOT);
+	assert_int_equal(read16(&f, op, buf), 0);
+	assert_int_equal(fsrv_count(f.s, OP_READ, from), 2);
+	assert_int_equal(fsrv_count(f.s, OP_CREATE_SESSION, from), 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, op, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
+/* An idle mount whose server went silent unmounts within ~3 s. */
+static void test_shutdown_idle_server_silent(void **unused)
+{
+	struct fix f;
+	struct fix_opts o = {.timeo_ds = 600, .retrans = 2};
+	long t0, took;
+
+	(void)unused;
+	fix_start(&f, &o);
+	fsrv_set_silent(f.s, true);
+	t0 = now_ms();
+	fix_shutdown(&f);
+	took = now_ms() - t0;
+	if (took > 3000)
+		fail_msg("shutdown took %ld ms with the server silent", took);
+	fix_stop(&f);
+}
+
+/*
+ * A restart while four threads read: one new client id, one CLAIM_PREVIOUS
+ * per open (not per thread), RECLAIM_COMPLETE once, every read succeeds.
+ */
+static void test_restart_under_load(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *op;
+	struct job j[4];
+	unsigned int from;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	op = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_READ);
+	from = fsrv_ncalls(f.s);
+	fsrv_rule(f.s, OP_READ, 20, 1, FA_RESTART, 0);
+	memset(j, 0, sizeof(j));
+	for (int i = 0; i < 4; i++) {
+		j[i].loops = 20;
+		job_start(&j[i], &f, J_READ_LOOP, &cr1, op);
+	}
+	for (int i = 0; i < 4; i++)
+		job_finish(&j[i], WAIT_MS, "reads across a restart");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(j[i].rc, 0);
+	assert_int_equal(fsrv_count(f.s, OP_EXCHANGE_ID, from), 1);
+	assert_int_equal(count_status(&f, OP_RECLAIM_COMPLETE, from, NFS4_OK), 1);
+	{
+		unsigned int nprev = 0;
+
+		fsrv_lock(f.s);
+		for (unsigned int i = from; i < f.s->ncalls; i++)
+			if (fsrv_call_has(&f.s->log[i], OP_OPEN) &&
+			    f.s->log[i].claim == CLAIM_PREVIOUS)
+				nprev++;
+		fsrv_unlock(f.s);
+		assert_int_equal(nprev, 1);
+	}
+	assert_int_equal(count_status(&f, FSRV_ANY, from, NFS4ERR_GRACE), 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, op, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1180,6 +1334,10 @@ int main(void)
 		cmocka_unit_test(test_softerr_etimedout),
 		cmocka_unit_test(test_conn_not_bound),
 		cmocka_unit_test(test_open_grace_retry),
+		cmocka_unit_test(test_interrupted_caller_slot_reuse),
+		cmocka_unit_test(test_badslot),
+		cmocka_unit_test(test_shutdown_idle_server_silent),
+		cmocka_unit_test(test_restart_under_load),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
