@@ -102,6 +102,14 @@ static int file_of_fh(const uint8_t *p, uint32_t n, uint32_t *file)
 	return 0;
 }
 
+static uint32_t file_find(struct fsrv *s, const char *name)
+{
+	for (uint32_t i = 1; i < FSRV_MAX_FILES; i++)
+		if (s->names[i][0] && strcmp(s->names[i], name) == 0)
+			return i;
+	return 0;
+}
+
 uint32_t fsrv_file_locked(struct fsrv *s, const char *name)
 {
 	uint32_t i;
@@ -520,6 +528,7 @@ static uint32_t op_open(struct fsrv *s, struct cstate *cs, struct xdr *x, struct
 	    xdr_get_u64(x, &clid) || xdr_get_opaque(x, &own, &own_len, 64) ||
 	    xdr_get_u32(x, &otype))
 		return NFS4ERR_BADXDR;
+	mode = UINT32_MAX;
 	if (otype == 1) { /* OPEN4_CREATE */
 		if (xdr_get_u32(x, &mode))
 			return NFS4ERR_BADXDR;
@@ -554,7 +563,15 @@ static uint32_t op_open(struct fsrv *s, struct cstate *cs, struct xdr *x, struct
 		return NFS4ERR_GRACE;
 	}
 	if (claim == CLAIM_NULL) {
-		file = fsrv_file_locked(s, name);
+		if (cs->file != 0)
+			return NFS4ERR_NOTDIR;
+		file = file_find(s, name);
+		if (file && mode == 1) /* GUARDED4 */
+			return NFS4ERR_EXIST;
+		if (!file && otype != 1)
+			return NFS4ERR_NOENT;
+		if (!file)
+			file = fsrv_file_locked(s, name);
 		if (!file)
 			return NFS4ERR_NOSPC;
 	} else {
@@ -888,8 +905,8 @@ static uint32_t run_op(struct fsrv *s, struct cstate *cs, uint32_t op, struct xd
 			st = cs->have_fh ? NFS4ERR_NOTDIR : NFS4ERR_NOFILEHANDLE;
 			break;
 		}
-		file = fsrv_file_locked(s, name);
-		st = file ? NFS4_OK : NFS4ERR_NOSPC;
+		file = file_find(s, name);
+		st = file ? NFS4_OK : NFS4ERR_NOENT;
 		if (!st)
 			set_fh(cs, file);
 		break;
@@ -1350,7 +1367,8 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 					s->false_retries++;
 				}
 				o->len = body;
-				if (sl->cachethis || sl->lone) {
+				if ((sl->cachethis || sl->lone) &&
+				    (!s->drc_per_conn || sl->conn == call->conn)) {
 					ob_room(o, sl->rep_len);
 					memcpy(o->p + o->len, sl->rep, sl->rep_len);
 					o->len += sl->rep_len;
@@ -1409,6 +1427,7 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 			if (sl->req_len)
 				memcpy(sl->req, x->buf + x->pos, sl->req_len);
 			sl->seqid = seqid;
+			sl->conn = call->conn;
 			sl->cachethis = cachethis;
 			sl->lone = lone;
 			continue;

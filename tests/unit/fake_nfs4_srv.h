@@ -89,7 +89,8 @@ struct fsrv_slot {
 	size_t rep_len;
 	uint8_t *req; /* the ops after SEQUENCE of seqid, for false-retry checks */
 	size_t req_len;
-	bool lone; /* seqid was a lone SEQUENCE */
+	bool lone;	   /* seqid was a lone SEQUENCE */
+	unsigned int conn; /* connection it came on */
 };
 
 struct fsrv_session {
@@ -136,6 +137,7 @@ struct fsrv {
 	bool silent;		  /* never answer anything */
 	uint32_t target;	  /* target_highest_slotid sent */
 	bool nfsd_uncached;	  /* uncached replay answered as Linux nfsd, else as ganesha */
+	bool drc_per_conn;	  /* replies are not replayed on another connection (EFS) */
 	unsigned int defer_batch; /* FA_DEFER: replies released when this many wait */
 	uint32_t lease;
 	uint32_t epoch; /* bumped by every restart */

@@ -86,6 +86,10 @@ static void fix_start(struct fix *f, const struct fix_opts *o)
 	rc = nfs4_client_mount(f->c, "/", &f->root, &attr, err, sizeof(err));
 	if (rc)
 		fail_msg("mount: %d %s", rc, err);
+	fsrv_lock(f->s);
+	fsrv_file_locked(f->s, "a");
+	fsrv_file_locked(f->s, "b");
+	fsrv_unlock(f->s);
 	assert_int_equal(nfs4_lookup(f->c, &cr1, &f->root, "a", &f->fa, &attr), 0);
 	assert_int_equal(nfs4_lookup(f->c, &cr1, &f->root, "b", &f->fb, &attr), 0);
 	fsrv_lock(f->s);
@@ -1307,6 +1311,116 @@ static void test_restart_under_load(void **unused)
 	fix_stop(&f);
 }
 
+/*
+ * An exclusive create whose reply was lost with the connection, on a
+ * server without a reply cache across connections (EFS): the re-sent
+ * GUARDED4 OPEN meets EEXIST, the file is found to be ours and opened.
+ */
+static void exclusive_create_resent(bool drc_per_conn)
+{
+	struct fix f;
+	struct nfs4_open *op = NULL;
+	struct nfs4_sattr sa = {.set = NFS4_SET_MODE, .mode = 0644};
+	struct nfs4_attr attr;
+	unsigned int from;
+	uint32_t file;
+	int rc;
+
+	fix_start(&f, NULL);
+	f.s->drc_per_conn = drc_per_conn;
+	from = fsrv_ncalls(f.s);
+	fsrv_rule(f.s, OP_OPEN, 0, 1, FA_DROP_AFTER, 0);
+	rc = nfs4_open_by_name(f.c, &cr1, &f.root, "created", OPEN4_SHARE_ACCESS_BOTH, true, true,
+			       &sa, &op, &attr, NULL);
+	assert_int_equal(rc, 0);
+	assert_true(count_status(&f, OP_OPEN, from, NFS4ERR_EXIST) >= 1);
+	fsrv_lock(f.s);
+	file = fsrv_file_locked(f.s, "created");
+	fsrv_unlock(f.s);
+	assert_int_equal(open_states(&f, file, NULL), 1);
+	assert_int_equal(write16(&f, op, "created-for-sure"), 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, op, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(open_states(&f, file, NULL), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
+static void test_exclusive_create_resent_no_drc(void **unused)
+{
+	(void)unused;
+	exclusive_create_resent(true);
+}
+
+static void test_exclusive_create_resent_drc(void **unused)
+{
+	(void)unused;
+	exclusive_create_resent(false);
+}
+
+/* BAD_STATEID on a READ through an open without locks: opened again, read again. */
+static void test_bad_stateid_reopen(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *op;
+	unsigned int from;
+	char buf[17];
+	int rd, reopen;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	op = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_READ);
+	from = fsrv_ncalls(f.s);
+	fsrv_rule(f.s, OP_READ, 0, 1, FA_OP_STATUS, NFS4ERR_BAD_STATEID);
+	assert_int_equal(read16(&f, op, buf), 0);
+	assert_memory_equal(buf, "AAAAAAAAAAAAAAAA", 16);
+	rd = find_call(&f, OP_READ, from);
+	reopen = find_call(&f, OP_OPEN, from);
+	assert_true(rd >= 0 && reopen > rd);
+	assert_int_equal(fsrv_count(f.s, OP_READ, from), 2);
+	assert_false(nfs4_open_lost(op));
+	fsrv_lock(f.s);
+	for (unsigned int i = from; i < f.s->ncalls; i++)
+		assert_false(f.s->log[i].anon_stateid);
+	fsrv_unlock(f.s);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, op, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_int_equal(open_states(&f, f.ia, NULL), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
+/*
+ * After a restart the open is reclaimed but its lock is refused
+ * (RECLAIM_BAD): the lock is lost, I/O through that open fails with EIO.
+ */
+static void test_lock_reclaim_refused(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *a, *b;
+	struct nfs4_lock_denied d;
+	char buf[17];
+
+	(void)unused;
+	fix_start(&f, NULL);
+	a = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_BOTH);
+	b = open_fh(&f, &cr1, &f.fb, OPEN4_SHARE_ACCESS_BOTH);
+	assert_int_equal(nfs4_lock_open(f.c, &cr1, a, 4, WRITE_LT, 0, 8, &d), 0);
+	fsrv_restart(f.s, true);
+	fsrv_rule(f.s, OP_LOCK, 0, 1, FA_OP_STATUS, NFS4ERR_RECLAIM_BAD);
+	assert_int_equal(read16(&f, b, buf), 0);
+	assert_memory_equal(buf, "BBBBBBBBBBBBBBBB", 16);
+	assert_int_equal(count_status(&f, OP_LOCK, 0, NFS4ERR_RECLAIM_BAD), 1);
+	assert_true(nfs4_open_lost(a));
+	assert_int_equal(read16(&f, a, buf), -EIO);
+	assert_int_equal(write16(&f, a, "must-not-arrive!"), -EIO);
+	fsrv_lock(f.s);
+	assert_memory_equal(f.s->data[f.ia], "AAAAAAAAAAAAAAAA", 16);
+	fsrv_unlock(f.s);
+	nfs4_open_release(f.c, &cr1, a, OPEN4_SHARE_ACCESS_BOTH);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, b, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1338,6 +1452,10 @@ int main(void)
 		cmocka_unit_test(test_badslot),
 		cmocka_unit_test(test_shutdown_idle_server_silent),
 		cmocka_unit_test(test_restart_under_load),
+		cmocka_unit_test(test_exclusive_create_resent_no_drc),
+		cmocka_unit_test(test_exclusive_create_resent_drc),
+		cmocka_unit_test(test_bad_stateid_reopen),
+		cmocka_unit_test(test_lock_reclaim_refused),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
