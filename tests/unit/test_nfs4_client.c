@@ -1421,6 +1421,54 @@ static void test_lock_reclaim_refused(void **unused)
 	fix_stop(&f);
 }
 
+/*
+ * The new session is lost again while the opens are being reclaimed: the
+ * reclaim goes on in the next session, and no other request goes out
+ * before RECLAIM_COMPLETE (it would get GRACE).
+ */
+static void test_session_lost_during_reclaim(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *a, *b;
+	struct job j = {0};
+	unsigned int from, nprev = 0;
+	int rc_i, first_grace;
+	char buf[17];
+
+	(void)unused;
+	fix_start(&f, NULL);
+	a = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_BOTH);
+	b = open_fh(&f, &cr2, &f.fb, OPEN4_SHARE_ACCESS_READ);
+	from = fsrv_ncalls(f.s);
+	fsrv_restart(f.s, true);
+	/* The second reclaim OPEN finds its session gone. */
+	fsrv_rule(f.s, OP_OPEN, 1, 1, FA_KILL_SESSIONS, 0);
+	j.loops = 5;
+	job_start(&j, &f, J_READ_LOOP, &cr1, a);
+	assert_int_equal(read16(&f, b, buf), 0);
+	job_finish(&j, WAIT_MS, "reads across a reclaim that lost its session");
+	assert_int_equal(j.rc, 0);
+	rc_i = find_call(&f, OP_RECLAIM_COMPLETE, from);
+	assert_true(rc_i >= 0);
+	first_grace = -1;
+	fsrv_lock(f.s);
+	for (unsigned int i = from; i < f.s->ncalls; i++) {
+		if (f.s->log[i].status == NFS4ERR_GRACE && first_grace < 0)
+			first_grace = (int)i;
+		if (fsrv_call_has(&f.s->log[i], OP_OPEN) && f.s->log[i].claim == CLAIM_PREVIOUS &&
+		    f.s->log[i].status == NFS4_OK)
+			nprev++;
+	}
+	fsrv_unlock(f.s);
+	assert_int_equal(nprev, 2);
+	if (first_grace >= 0)
+		fail_msg("call %d was answered GRACE (RECLAIM_COMPLETE at %d)", first_grace, rc_i);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, a, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr2, b, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1456,6 +1504,7 @@ int main(void)
 		cmocka_unit_test(test_exclusive_create_resent_drc),
 		cmocka_unit_test(test_bad_stateid_reopen),
 		cmocka_unit_test(test_lock_reclaim_refused),
+		cmocka_unit_test(test_session_lost_during_reclaim),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
