@@ -506,7 +506,9 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 	}
 	pthread_mutex_lock(&c->lock);
 	c->recovering = false;
-	c->reclaiming = new_client;
+	/* A recovery nested in a reclaim (its session was lost) leaves it on. */
+	if (new_client)
+		c->reclaiming = true;
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_mutex_unlock(&c->lock);
 	if (new_client) {
@@ -518,8 +520,9 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 		nfs4_state_reopen_lost(c);
 	}
 	pthread_mutex_lock(&c->lock);
-	c->reclaiming = false;
-	if (c->life == NFS4_RECOVERING)
+	if (new_client)
+		c->reclaiming = false;
+	if (c->life == NFS4_RECOVERING && !c->reclaiming)
 		c->life = NFS4_RUNNING;
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_mutex_unlock(&c->lock);
