@@ -636,6 +636,12 @@ static uint32_t op_close(struct fsrv *s, struct cstate *cs, struct xdr *x, struc
 		if (access & ~s->states[idx].share || !access)
 			return NFS4ERR_INVAL;
 		s->states[idx].share = access;
+	} else {
+		/* RFC 8881 section 18.2.3: no CLOSE while locks are held. */
+		for (int i = 0; i < FSRV_MAX_STATES; i++)
+			if (s->states[i].used && s->states[i].kind == 2 &&
+			    s->states[i].parent == idx && s->states[i].nranges)
+				return NFS4ERR_LOCKS_HELD;
 	}
 	s->states[idx].seqid++;
 	put32(o, NFS4_OK);
@@ -753,6 +759,7 @@ static uint32_t op_lock(struct fsrv *s, struct cstate *cs, struct xdr *x, struct
 			return NFS4ERR_RESOURCE;
 		lidx = (uint32_t)i;
 		s->states[lidx].kind = 2;
+		s->states[lidx].parent = oidx;
 		s->states[lidx].file = cs->file;
 		s->states[lidx].clientid = clid;
 		memcpy(s->states[lidx].owner, own, own_len);

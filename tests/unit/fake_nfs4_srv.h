@@ -119,6 +119,7 @@ struct fsrv_state {
 	uint8_t owner[64];
 	uint32_t owner_len;
 	uint32_t seqid, share;
+	uint32_t parent; /* lock: the open state it came from */
 	uint32_t nranges;
 	struct {
 		uint64_t off, len;

@@ -1469,6 +1469,91 @@ static void test_session_lost_during_reclaim(void **unused)
 	fix_stop(&f);
 }
 
+static unsigned int lock_states(struct fix *f, uint32_t file)
+{
+	unsigned int n = 0;
+
+	fsrv_lock(f->s);
+	for (int i = 0; i < FSRV_MAX_STATES; i++)
+		if (f->s->states[i].used && f->s->states[i].kind == 2 &&
+		    f->s->states[i].file == file && f->s->states[i].nranges)
+			n++;
+	fsrv_unlock(f->s);
+	return n;
+}
+
+/*
+ * The restart is noticed by the CLOSE (and LOCKU) of the last release:
+ * after the reclaim they go with the reclaimed stateids, so that the server
+ * is left with no open or lock state of ours.
+ */
+static void test_close_across_restart(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *a, *b;
+	struct nfs4_lock_denied d;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	a = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_BOTH);
+	b = open_fh(&f, &cr1, &f.fb, OPEN4_SHARE_ACCESS_BOTH);
+	assert_int_equal(nfs4_lock_open(f.c, &cr1, a, 4, WRITE_LT, 0, 8, &d), 0);
+	fsrv_restart(f.s, true);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, a, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(fsrv_count(f.s, OP_RECLAIM_COMPLETE, 0), 2);
+	assert_int_equal(lock_states(&f, f.ia), 0);
+	assert_int_equal(open_states(&f, f.ia, NULL), 0);
+	/* b was reclaimed and is still open; its downgrade works on the new stateid. */
+	assert_int_equal(open_states(&f, f.ib, NULL), 1);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, b, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(open_states(&f, f.ib, NULL), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
+/* The same for an open without locks: its CLOSE is the call that meets the restart. */
+static void test_close_unlocked_across_restart(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *b;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	b = open_fh(&f, &cr1, &f.fb, OPEN4_SHARE_ACCESS_BOTH);
+	fsrv_restart(f.s, true);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, b, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(fsrv_count(f.s, OP_RECLAIM_COMPLETE, 0), 2);
+	if (open_states(&f, f.ib, NULL))
+		fail_msg("the reclaimed open is left on the server after its CLOSE");
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
+/* An unlock that meets the restart: the reclaimed lock is released on the server. */
+static void test_unlock_across_restart(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *a, *a2;
+	struct nfs4_lock_denied d;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	a = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_BOTH);
+	a2 = open_fh(&f, &cr2, &f.fa, OPEN4_SHARE_ACCESS_BOTH);
+	assert_int_equal(nfs4_lock_open(f.c, &cr1, a, 4, WRITE_LT, 0, 8, &d), 0);
+	fsrv_restart(f.s, true);
+	assert_int_equal(nfs4_unlock_open(f.c, &cr1, a, 4, 0, 8), 0);
+	assert_int_equal(fsrv_count(f.s, OP_RECLAIM_COMPLETE, 0), 2);
+	if (lock_states(&f, f.ia))
+		fail_msg("the reclaimed lock is still held on the server after the unlock");
+	assert_int_equal(nfs4_lock_open(f.c, &cr2, a2, 5, WRITE_LT, 0, 8, &d), 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr2, a2, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, a, OPEN4_SHARE_ACCESS_BOTH), 0);
+	assert_int_equal(open_states(&f, f.ia, NULL), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1505,6 +1590,9 @@ int main(void)
 		cmocka_unit_test(test_bad_stateid_reopen),
 		cmocka_unit_test(test_lock_reclaim_refused),
 		cmocka_unit_test(test_session_lost_during_reclaim),
+		cmocka_unit_test(test_close_across_restart),
+		cmocka_unit_test(test_close_unlocked_across_restart),
+		cmocka_unit_test(test_unlock_across_restart),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
