@@ -457,10 +457,14 @@ static int close_or_downgrade(struct nfs4_client *c, const struct rpc_cred *cr, 
 {
 	struct nfs4_compound cp;
 	struct nfs4_stateid sid;
-	int rc;
+	uint32_t gen;
+	bool again;
+	int rc, tries = 0;
 
+retry:
 	pthread_mutex_lock(&c->st->lock);
 	sid = o->sid;
+	gen = o->sgen;
 	pthread_mutex_unlock(&c->st->lock);
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_CLOSE, SMALL_ARGS, false);
 	if (rc)
@@ -476,6 +480,14 @@ static int close_or_downgrade(struct nfs4_client *c, const struct rpc_cred *cr, 
 	if (!rc)
 		rc = keep ? nfs4_dec_open_downgrade(cp.res, &sid) : nfs4_dec_close(cp.res, &sid);
 	nfs4_compound_fini(&cp);
+	if (nfs4_stateid_error(rc) && tries++ < MAX_RETRIES) {
+		/* Recovery replaced the stateid meanwhile (reclaim): that one is closed. */
+		pthread_mutex_lock(&c->st->lock);
+		again = o->sgen != gen && o->on_server;
+		pthread_mutex_unlock(&c->st->lock);
+		if (again)
+			goto retry;
+	}
 	pthread_mutex_lock(&c->st->lock);
 	if (rc == 0 && keep) {
 		o->sid.seqid = sid.seqid;
