@@ -883,7 +883,8 @@ int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 	struct nfs4_compound cp;
 	struct nfs4_stateid sid;
 	struct lock_state *l;
-	int rc;
+	bool again;
+	int rc, tries = 0;
 
 	pthread_mutex_lock(&op->mu);
 	pthread_mutex_lock(&t->lock);
@@ -893,6 +894,7 @@ int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 		pthread_mutex_unlock(&op->mu);
 		return 0;
 	}
+retry:
 	sid = l->sid;
 	pthread_mutex_unlock(&t->lock);
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKU, SMALL_ARGS, false);
@@ -907,9 +909,13 @@ int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 	if (!rc)
 		rc = nfs4_dec_locku(cp.res, &sid);
 	nfs4_compound_fini(&cp);
+	pthread_mutex_lock(&t->lock);
+	/* Recovery reclaimed the lock with a new stateid meanwhile: unlock that one. */
+	again = nfs4_stateid_error(rc) && l->have && !sid_same(&sid, &l->sid);
+	if (again && tries++ < MAX_RETRIES)
+		goto retry;
 	if (rc == -NFS4ERR_LOCK_RANGE || nfs4_stateid_error(rc))
 		rc = 0; /* nothing locked there (any more) */
-	pthread_mutex_lock(&t->lock);
 	if (rc == 0) {
 		if (l->have && sid_same(&sid, &l->sid))
 			l->sid.seqid = sid.seqid;
