@@ -54,6 +54,7 @@ struct fix {
 
 struct fix_opts {
 	unsigned int timeo_ds, retrans;
+	uint32_t lease; /* seconds, as the server announces it (0: 60) */
 	bool soft, softerr;
 };
 
@@ -68,6 +69,8 @@ static void fix_start(struct fix *f, const struct fix_opts *o)
 	memset(f, 0, sizeof(*f));
 	f->s = fsrv_start();
 	assert_non_null(f->s);
+	if (o && o->lease)
+		f->s->lease = o->lease;
 	snprintf(owner, sizeof(owner), "efs-fuse-unit-%d-%u", (int)getpid(), ++n);
 	cfg.transport.host = "127.0.0.1";
 	cfg.transport.port = f->s->port;
@@ -1554,6 +1557,45 @@ static void test_unlock_across_restart(void **unused)
 	fix_stop(&f);
 }
 
+static bool pred_lone_seq(struct fsrv *s, void *arg)
+{
+	unsigned int from = *(unsigned int *)arg;
+
+	for (unsigned int i = from; i < s->ncalls; i++)
+		if (s->log[i].nops == 1 && s->log[i].has_seq)
+			return true;
+	return false;
+}
+
+/*
+ * An idle client renews its lease (a lone SEQUENCE within lease/3), and a
+ * renewer whose SEQUENCE keeps failing does not storm the server.
+ */
+static void test_lease_renewal(void **unused)
+{
+	struct fix f;
+	struct fix_opts o = {.lease = 2};
+	unsigned int from, n, never = UINT32_MAX;
+	long t0;
+
+	(void)unused;
+	fix_start(&f, &o);
+	assert_int_equal(nfs4_client_lease_time(f.c), 2);
+	from = fsrv_ncalls(f.s);
+	t0 = now_ms();
+	assert_true(fsrv_wait(f.s, pred_lone_seq, &from, 3000));
+	assert_true(now_ms() - t0 < 2000); /* within the lease */
+	from = fsrv_ncalls(f.s);
+	fsrv_rule(f.s, FSRV_LONE_SEQ, 0, 0, FA_SEQ_STATUS, NFS4ERR_BADSESSION);
+	fsrv_wait(f.s, pred_ncalls, &never, 1500);
+	n = fsrv_ncalls(f.s) - from;
+	fsrv_clear_rules(f.s);
+	if (n > 16)
+		fail_msg("%u calls in 1.5 s from the lease renewer to a failing server", n);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1593,6 +1635,7 @@ int main(void)
 		cmocka_unit_test(test_close_across_restart),
 		cmocka_unit_test(test_close_unlocked_across_restart),
 		cmocka_unit_test(test_unlock_across_restart),
+		cmocka_unit_test(test_lease_renewal),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
