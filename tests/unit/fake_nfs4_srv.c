@@ -257,6 +257,7 @@ static void restart_locked(struct fsrv *s, bool grace)
 	memset(s->states, 0, sizeof(s->states));
 	s->epoch++;
 	s->grace = grace;
+	s->grace_end_ms = 0;
 }
 
 /* Ranges [a, a+al) and [b, b+bl) overlap (len UINT64_MAX: to the end). */
@@ -988,7 +989,7 @@ static uint32_t run_op(struct fsrv *s, struct cstate *cs, uint32_t op, struct xd
 			if (s->clients[i].used && s->clients[i].reclaimable &&
 			    !s->clients[i].reclaim_done)
 				all = false;
-		if (all)
+		if (all && !s->grace_end_ms) /* else other clients still reclaim */
 			s->grace = false;
 		break;
 	}
@@ -1513,6 +1514,11 @@ static void handle(struct fsrv *s, const uint8_t *rec, size_t len)
 	call->status = FSRV_NOREPLY;
 	call->file = UINT32_MAX;
 	clock_gettime(CLOCK_MONOTONIC, &call->when);
+	if (s->grace && s->grace_end_ms &&
+	    call->when.tv_sec * 1000L + call->when.tv_nsec / 1000000L >= s->grace_end_ms) {
+		s->grace = false;
+		s->grace_end_ms = 0;
+	}
 	pthread_cond_broadcast(&s->cond);
 	if (s->silent) {
 		/* Not run, but logged with its op list. */
@@ -1731,6 +1737,18 @@ void fsrv_restart(struct fsrv *s, bool grace)
 {
 	pthread_mutex_lock(&s->lock);
 	restart_locked(s, grace);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void fsrv_restart_others_grace(struct fsrv *s, int grace_ms)
+{
+	struct timespec now;
+
+	pthread_mutex_lock(&s->lock);
+	restart_locked(s, true);
+	memset(s->prev_owner_len, 0, sizeof(s->prev_owner_len));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s->grace_end_ms = now.tv_sec * 1000L + now.tv_nsec / 1000000L + grace_ms;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -143,6 +143,7 @@ struct fsrv {
 	uint32_t lease;
 	uint32_t epoch; /* bumped by every restart */
 	bool grace;
+	long grace_end_ms; /* CLOCK_MONOTONIC ms when the grace period ends (0: reclaims) */
 	struct fsrv_rule rules[FSRV_MAX_RULES];
 	unsigned int nrules;
 	struct fsrv_call *log;
@@ -177,6 +178,11 @@ void fsrv_set_silent(struct fsrv *s, bool on);
 void fsrv_set_target(struct fsrv *s, uint32_t target);
 /* A server restart: clients, sessions and state forgotten; grace period if grace. */
 void fsrv_restart(struct fsrv *s, bool grace);
+/*
+ * A restart whose grace period (grace_ms) is for other clients: ours are
+ * not reclaimable (NO_GRACE), and other OPENs get GRACE until it ends.
+ */
+void fsrv_restart_others_grace(struct fsrv *s, int grace_ms);
 /* Cut the current connection. */
 void fsrv_drop(struct fsrv *s);
 /* Wait (up to ms) until pred(s, arg) holds under the lock; false on timeout. */

@@ -1596,6 +1596,36 @@ static void test_lease_renewal(void **unused)
 	fix_stop(&f);
 }
 
+/*
+ * Our state cannot be reclaimed (NO_GRACE) but the server is still in its
+ * grace period for other clients: the open without locks is opened again
+ * once the grace period ends (GRACE is waited out), not declared lost.
+ */
+static void test_reopen_waits_out_grace(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *b;
+	struct job j = {0};
+	unsigned int from;
+
+	(void)unused;
+	fix_start(&f, NULL);
+	b = open_fh(&f, &cr1, &f.fb, OPEN4_SHARE_ACCESS_READ);
+	from = fsrv_ncalls(f.s);
+	fsrv_restart_others_grace(f.s, 400);
+	job_start(&j, &f, J_READ, &cr1, b);
+	job_finish(&j, 5000, "READ after a restart in another client's grace period");
+	assert_int_equal(j.rc, 0);
+	assert_memory_equal(j.buf, "BBBBBBBBBBBBBBBB", 16);
+	assert_false(nfs4_open_lost(b));
+	assert_int_equal(count_status(&f, OP_OPEN, from, NFS4ERR_NO_GRACE), 1);
+	assert_true(count_status(&f, OP_OPEN, from, NFS4_OK) >= 1);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, b, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_int_equal(open_states(&f, f.ib, NULL), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1636,6 +1666,7 @@ int main(void)
 		cmocka_unit_test(test_close_unlocked_across_restart),
 		cmocka_unit_test(test_unlock_across_restart),
 		cmocka_unit_test(test_lease_renewal),
+		cmocka_unit_test(test_reopen_waits_out_grace),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
