@@ -517,6 +517,15 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 		rc = reclaim_complete(c);
 		if (rc)
 			efs_log(EFS_LOG_WARN, "RECLAIM_COMPLETE: %s", nfs4_err_name(rc));
+		/*
+		 * The reclaims are over: other requests may go (a GRACE they
+		 * meet is waited out), and so do the reopens of what could not
+		 * be reclaimed.
+		 */
+		pthread_mutex_lock(&c->lock);
+		c->reclaiming = false;
+		pthread_cond_broadcast(&c->slot_cv);
+		pthread_mutex_unlock(&c->lock);
 		nfs4_state_reopen_lost(c);
 	}
 	pthread_mutex_lock(&c->lock);

@@ -1075,7 +1075,8 @@ void nfs4_state_reopen_lost(struct nfs4_client *c)
 		pthread_mutex_unlock(&t->lock);
 		if (!again || !share)
 			continue;
-		rc = open_rpc(c, &o->cred, o, CLAIM_FH, share, true, NULL);
+		/* Not a reclaim: waits out the grace period of other clients. */
+		rc = open_rpc(c, &o->cred, o, CLAIM_FH, share, false, NULL);
 		pthread_mutex_lock(&t->lock);
 		o->sgen++;
 		if (rc) {
