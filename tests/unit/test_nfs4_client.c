@@ -1626,6 +1626,45 @@ static void test_reopen_waits_out_grace(void **unused)
 	fix_stop(&f);
 }
 
+/*
+ * Four readers while the server, in turn, drops a connection after
+ * executing a call, answers SEQ_MISORDERED, mismatches a reply, loses its
+ * sessions, answers DELAY and lowers its target: every read completes with
+ * the right data, no cached reply answers another request, no sequence id
+ * is misordered.
+ */
+static void test_mixed_faults_under_load(void **unused)
+{
+	struct fix f;
+	struct nfs4_open *op;
+	struct job j[4];
+
+	(void)unused;
+	fix_start(&f, NULL);
+	op = open_fh(&f, &cr1, &f.fa, OPEN4_SHARE_ACCESS_READ);
+	fsrv_rule(f.s, OP_READ, 5, 1, FA_DROP_AFTER, 0);
+	fsrv_rule(f.s, OP_READ, 12, 2, FA_SEQ_STATUS, NFS4ERR_SEQ_MISORDERED);
+	fsrv_rule(f.s, OP_READ, 20, 1, FA_BAD_SEQID, 0);
+	fsrv_rule(f.s, OP_READ, 28, 1, FA_KILL_SESSIONS, 0);
+	fsrv_rule(f.s, OP_READ, 36, 2, FA_SEQ_STATUS, NFS4ERR_DELAY);
+	fsrv_rule(f.s, OP_READ, 44, 1, FA_DROP_BEFORE, 0);
+	fsrv_rule(f.s, FSRV_LONE_SEQ, 1, 1, FA_DROP_AFTER, 0);
+	fsrv_set_target(f.s, 2);
+	memset(j, 0, sizeof(j));
+	for (int i = 0; i < 4; i++) {
+		j[i].loops = 20;
+		job_start(&j[i], &f, J_READ_LOOP, &cr1, op);
+	}
+	for (int i = 0; i < 4; i++)
+		job_finish(&j[i], WAIT_MS, "reads under mixed faults");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(j[i].rc, 0);
+	assert_int_equal(nfs4_open_release(f.c, &cr1, op, OPEN4_SHARE_ACCESS_READ), 0);
+	assert_int_equal(open_states(&f, f.ia, NULL), 0);
+	assert_server_clean(&f);
+	fix_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1667,6 +1706,7 @@ int main(void)
 		cmocka_unit_test(test_unlock_across_restart),
 		cmocka_unit_test(test_lease_renewal),
 		cmocka_unit_test(test_reopen_waits_out_grace),
+		cmocka_unit_test(test_mixed_faults_under_load),
 	};
 
 	/* NFS4_TEST_LOG=1: the client's log; NFS4_TEST_FILTER=pattern: some tests. */
