@@ -1266,7 +1266,7 @@ static void cut(struct fsrv *s)
 
 /*
  * One COMPOUND: x is positioned at its tag.  Appends COMPOUND4res to o;
- * returns the rule applied (or NULL) in *rule and whether to send.
+ * returns whether to send it (false: dropped or never answered).
  */
 static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, struct obuf *o)
 {

@@ -38,18 +38,18 @@
 
 enum fsrv_act {
 	FA_NONE,
-	FA_DROP_AFTER,	  /* execute, then cut the connection instead of answering */
-	FA_DROP_BEFORE,	  /* cut the connection without executing */
-	FA_SILENT,	  /* never answer this call (not executed) */
-	FA_SEQ_STATUS,	  /* SEQUENCE fails with status; nothing executed */
-	FA_OP_STATUS,	  /* execute up to the matched op, which fails with status */
-	FA_BAD_SLOT,	  /* execute; the reply's SEQUENCE names another slot */
-	FA_BAD_SEQID,	  /* ... another sequence id */
-	FA_BAD_SESSION,	  /* ... another session */
-	FA_KILL_SESSIONS, /* forget every session first (BADSESSION) */
-	FA_RESTART,	  /* restart first (grace: status != 0) */
-	FA_RESTART_NO_GRACE,
-	FA_DEFER, /* execute; the reply waits for fsrv.defer_batch or idleness */
+	FA_DROP_AFTER,	     /* execute, then cut the connection instead of answering */
+	FA_DROP_BEFORE,	     /* cut the connection without executing */
+	FA_SILENT,	     /* never answer this call (not executed) */
+	FA_SEQ_STATUS,	     /* SEQUENCE fails with status; nothing executed */
+	FA_OP_STATUS,	     /* execute up to the matched op, which fails with status */
+	FA_BAD_SLOT,	     /* execute; the reply's SEQUENCE names another slot */
+	FA_BAD_SEQID,	     /* ... another sequence id */
+	FA_BAD_SESSION,	     /* ... another session */
+	FA_KILL_SESSIONS,    /* forget every session first (BADSESSION) */
+	FA_RESTART,	     /* restart first, with a grace period */
+	FA_RESTART_NO_GRACE, /* restart first, no grace period (leases expired) */
+	FA_DEFER,	     /* execute; the reply waits for fsrv.defer_batch or idleness */
 };
 
 struct fsrv_rule {

@@ -170,18 +170,6 @@ static int find_call(struct fix *f, uint32_t op, unsigned int from)
 	return r;
 }
 
-static int find_last_call(struct fix *f, uint32_t op)
-{
-	int r = -1;
-
-	fsrv_lock(f->s);
-	for (unsigned int i = 0; i < f->s->ncalls; i++)
-		if (fsrv_call_has(&f->s->log[i], op))
-			r = (int)i;
-	fsrv_unlock(f->s);
-	return r;
-}
-
 static bool pred_ncalls(struct fsrv *s, void *arg)
 {
 	return s->ncalls >= *(unsigned int *)arg;
@@ -1149,7 +1137,6 @@ static void test_open_grace_retry(void **unused)
 	assert_int_equal(j.rc, 0);
 	assert_int_equal(fsrv_count(f.s, OP_OPEN, from), 4);
 	assert_int_equal(nfs4_open_release(f.c, &cr1, j.op, OPEN4_SHARE_ACCESS_READ), 0);
-	(void)find_last_call;
 	assert_server_clean(&f);
 	fix_stop(&f);
 }
