@@ -141,8 +141,27 @@ static void note_status_flags(struct nfs4_client *c, uint32_t flags)
 struct attempt {
 	struct timespec start;
 	unsigned int delay_ms, conn_ms;
-	long soft_ms; /* 0: hard */
+	unsigned int recoveries, recover_ms; /* session recoveries, their backoff */
+	long soft_ms;			     /* 0: hard */
 };
+
+/*
+ * Recover the session for this compound.  The first time at once; again
+ * (the server keeps refusing the new session or client id) only after a
+ * capped exponential backoff, so that a failing server does not get
+ * CREATE_SESSION/EXCHANGE_ID in a tight loop.
+ */
+static int recover(struct nfs4_client *c, const struct rpc_cred *cr, struct attempt *at,
+		   uint32_t gen, int why)
+{
+	if (at->recoveries++) {
+		int rc = nfs4_backoff(c, cr, &at->recover_ms, CONN_MAX_MS);
+
+		if (rc)
+			return rc;
+	}
+	return nfs4_session_recover(c, cr, gen, why);
+}
 
 /* A soft mount's request gave up: -EIO, or -ETIMEDOUT with softerr. */
 static int soft_expired(struct nfs4_client *c, const struct attempt *at)
@@ -316,9 +335,13 @@ static int slot_probe(struct nfs4_client *c, const struct rpc_cred *cr,
 		if (!rc)
 			rc = check_sequence(&pa, &sr);
 		rpc_reply_free(&rep);
-		if (rc == 0) {
+		if (rc == 0 || rc == -NFS4ERR_RETRY_UNCACHED_REP ||
+		    rc == -NFS4ERR_SEQ_FALSE_RETRY) {
 			/* Ours (one result) or a replayed longer one: either way
-			 * pa.seqid is now processed. */
+			 * pa.seqid is now processed.  A retry of an uncached
+			 * request (ganesha: RETRY_UNCACHED_REP; Linux nfsd:
+			 * SEQ_FALSE_RETRY for a lone SEQUENCE) says the same. */
+			xdr_free_buf(&args);
 			sa->seqid = pa.seqid + 1;
 			return 0;
 		}
@@ -349,7 +372,8 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 	struct nfs4_client *c = cp->c;
 	struct nfs4_sequence_args sa = {.cachethis = cp->cachethis};
 	struct nfs4_sequence_res sr;
-	struct attempt at = {.delay_ms = DELAY_MIN_MS, .conn_ms = CONN_MIN_MS};
+	struct attempt at = {
+		.delay_ms = DELAY_MIN_MS, .conn_ms = CONN_MIN_MS, .recover_ms = CONN_MIN_MS};
 	struct timespec sent;
 	bool have_slot = false, interrupted;
 	uint32_t gen = 0, status, nres;
@@ -450,7 +474,7 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 		if ((status == NFS4ERR_BADSESSION || status == NFS4ERR_DEADSESSION ||
 		     status == NFS4ERR_STALE_CLIENTID) &&
 		    !cp->machine) {
-			rc = nfs4_session_recover(c, cr, gen, -(int)status);
+			rc = recover(c, cr, &at, gen, -(int)status);
 			if (rc)
 				return rc;
 			continue;
@@ -503,7 +527,7 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 		}
 		if (rc == -NFS4ERR_BADSESSION || rc == -NFS4ERR_DEADSESSION ||
 		    rc == -NFS4ERR_STALE_CLIENTID || rc == -NFS4ERR_SEQ_MISORDERED) {
-			rc = nfs4_session_recover(c, cr, gen, rc);
+			rc = recover(c, cr, &at, gen, rc);
 			if (rc)
 				return rc;
 			continue;

@@ -241,18 +241,14 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	       uint32_t stable, uint32_t *written, uint32_t *committed,
 	       uint8_t verf[NFS4_VERIFIER_SIZE])
 {
-	static const struct nfs4_stateid anon;
-	int rc;
-
 	if (len > c->wsize)
 		len = c->wsize;
-	rc = write_once(c, cr, fh, sid, off, buf, len, stable, written, committed, verf);
-	if (nfs4_stateid_error(rc) && sid) {
-		efs_log(EFS_LOG_INFO, "WRITE: %s, retrying with the anonymous stateid",
-			nfs4_err_name(rc));
-		rc = write_once(c, cr, fh, &anon, off, buf, len, stable, written, committed, verf);
-	}
-	return rc;
+	/*
+	 * A refused stateid is returned as is: the state layer
+	 * (nfs4_write_open) recovers the open or reports the loss of its
+	 * locks; the anonymous stateid would write behind them.
+	 */
+	return write_once(c, cr, fh, sid, off, buf, len, stable, written, committed, verf);
 }
 
 int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st,

@@ -554,7 +554,9 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 	}
 	pthread_mutex_lock(&c->lock);
 	c->recovering = false;
-	c->reclaiming = new_client;
+	/* A recovery nested in a reclaim (its session was lost) leaves it on. */
+	if (new_client)
+		c->reclaiming = true;
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_mutex_unlock(&c->lock);
 	if (new_client) {
@@ -563,11 +565,21 @@ int nfs4_session_recover(struct nfs4_client *c, const struct rpc_cred *cr, uint3
 		rc = reclaim_complete(c);
 		if (rc)
 			efs_log(EFS_LOG_WARN, "RECLAIM_COMPLETE: %s", nfs4_err_name(rc));
+		/*
+		 * The reclaims are over: other requests may go (a GRACE they
+		 * meet is waited out), and so do the reopens of what could not
+		 * be reclaimed.
+		 */
+		pthread_mutex_lock(&c->lock);
+		c->reclaiming = false;
+		pthread_cond_broadcast(&c->slot_cv);
+		pthread_mutex_unlock(&c->lock);
 		nfs4_state_reopen_lost(c);
 	}
 	pthread_mutex_lock(&c->lock);
-	c->reclaiming = false;
-	if (c->life == NFS4_RECOVERING)
+	if (new_client)
+		c->reclaiming = false;
+	if (c->life == NFS4_RECOVERING && !c->reclaiming)
 		c->life = NFS4_RUNNING;
 	pthread_cond_broadcast(&c->slot_cv);
 	pthread_mutex_unlock(&c->lock);
@@ -799,6 +811,17 @@ fail:
 
 #define SHUTDOWN_GRACE_MS 2000
 
+/* A compound holds a slot, or the session is being re-established; c->lock held. */
+static bool calls_in_flight_locked(const struct nfs4_client *c)
+{
+	if (c->recovering)
+		return true;
+	for (uint32_t i = 0; i < NFS4_MAX_SLOTS; i++)
+		if (c->slots[i].busy)
+			return true;
+	return false;
+}
+
 void nfs4_client_shutdown(struct nfs4_client *c)
 {
 	uint8_t id[NFS4_SESSIONID_SIZE];
@@ -808,6 +831,21 @@ void nfs4_client_shutdown(struct nfs4_client *c)
 
 	nfs4_client_stop(c, SHUTDOWN_GRACE_MS);
 	pthread_mutex_lock(&c->lock);
+	/*
+	 * Calls in flight may finish until the stop deadline; those still
+	 * waiting for the server then are abandoned (the renewer, which would
+	 * do it, stops watching once stop_done is set).
+	 */
+	while (calls_in_flight_locked(c) && !c->aborted && nfs4_wait_locked(c, NULL, 100) == 0)
+		;
+	if (calls_in_flight_locked(c) && !c->aborted) {
+		c->aborted = true;
+		pthread_mutex_unlock(&c->lock);
+		efs_log(EFS_LOG_WARN, "server %s: not answering while unmounting; giving up",
+			c->host);
+		rpc_clnt_abort(c->rpc);
+		pthread_mutex_lock(&c->lock);
+	}
 	c->stop_done = true;
 	join = c->renewer_running;
 	c->renewer_running = false;

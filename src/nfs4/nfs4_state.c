@@ -457,10 +457,14 @@ static int close_or_downgrade(struct nfs4_client *c, const struct rpc_cred *cr, 
 {
 	struct nfs4_compound cp;
 	struct nfs4_stateid sid;
-	int rc;
+	uint32_t gen;
+	bool again;
+	int rc, tries = 0;
 
+retry:
 	pthread_mutex_lock(&c->st->lock);
 	sid = o->sid;
+	gen = o->sgen;
 	pthread_mutex_unlock(&c->st->lock);
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_CLOSE, SMALL_ARGS, false);
 	if (rc)
@@ -476,6 +480,14 @@ static int close_or_downgrade(struct nfs4_client *c, const struct rpc_cred *cr, 
 	if (!rc)
 		rc = keep ? nfs4_dec_open_downgrade(cp.res, &sid) : nfs4_dec_close(cp.res, &sid);
 	nfs4_compound_fini(&cp);
+	if (nfs4_stateid_error(rc) && tries++ < MAX_RETRIES) {
+		/* Recovery replaced the stateid meanwhile (reclaim): that one is closed. */
+		pthread_mutex_lock(&c->st->lock);
+		again = o->sgen != gen && o->on_server;
+		pthread_mutex_unlock(&c->st->lock);
+		if (again)
+			goto retry;
+	}
 	pthread_mutex_lock(&c->st->lock);
 	if (rc == 0 && keep) {
 		o->sid.seqid = sid.seqid;
@@ -871,7 +883,8 @@ int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 	struct nfs4_compound cp;
 	struct nfs4_stateid sid;
 	struct lock_state *l;
-	int rc;
+	bool again;
+	int rc, tries = 0;
 
 	pthread_mutex_lock(&op->mu);
 	pthread_mutex_lock(&t->lock);
@@ -881,6 +894,7 @@ int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 		pthread_mutex_unlock(&op->mu);
 		return 0;
 	}
+retry:
 	sid = l->sid;
 	pthread_mutex_unlock(&t->lock);
 	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKU, SMALL_ARGS, false);
@@ -895,9 +909,13 @@ int nfs4_unlock_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nf
 	if (!rc)
 		rc = nfs4_dec_locku(cp.res, &sid);
 	nfs4_compound_fini(&cp);
+	pthread_mutex_lock(&t->lock);
+	/* Recovery reclaimed the lock with a new stateid meanwhile: unlock that one. */
+	again = nfs4_stateid_error(rc) && l->have && !sid_same(&sid, &l->sid);
+	if (again && tries++ < MAX_RETRIES)
+		goto retry;
 	if (rc == -NFS4ERR_LOCK_RANGE || nfs4_stateid_error(rc))
 		rc = 0; /* nothing locked there (any more) */
-	pthread_mutex_lock(&t->lock);
 	if (rc == 0) {
 		if (l->have && sid_same(&sid, &l->sid))
 			l->sid.seqid = sid.seqid;
@@ -1057,7 +1075,8 @@ void nfs4_state_reopen_lost(struct nfs4_client *c)
 		pthread_mutex_unlock(&t->lock);
 		if (!again || !share)
 			continue;
-		rc = open_rpc(c, &o->cred, o, CLAIM_FH, share, true, NULL);
+		/* Not a reclaim: waits out the grace period of other clients. */
+		rc = open_rpc(c, &o->cred, o, CLAIM_FH, share, false, NULL);
 		pthread_mutex_lock(&t->lock);
 		o->sgen++;
 		if (rc) {
