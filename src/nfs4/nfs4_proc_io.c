@@ -198,18 +198,11 @@ int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 	      const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
 	      uint32_t *got, bool *eof)
 {
-	static const struct nfs4_stateid anon;
-	int rc;
-
+	/* A refused stateid is the caller's to recover (nfs4_state.h), never
+	 * swapped for the anonymous one behind its back. */
 	if (count > c->rsize)
 		count = c->rsize;
-	rc = read_once(c, cr, fh, sid, off, count, buf, got, eof);
-	if (nfs4_stateid_error(rc) && sid) {
-		efs_log(EFS_LOG_INFO, "READ: %s, retrying with the anonymous stateid",
-			nfs4_err_name(rc));
-		rc = read_once(c, cr, fh, &anon, off, count, buf, got, eof);
-	}
-	return rc;
+	return read_once(c, cr, fh, sid, off, count, buf, got, eof);
 }
 
 static int write_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,

@@ -868,9 +868,19 @@ void nfs4_client_shutdown(struct nfs4_client *c)
 		return;
 	}
 	c->solo_tmo_ms = DESTROY_TIMEOUT_MS; /* the last words are short */
-	if (destroy_session_seq(c, DESTROY_TIMEOUT_MS) == 0 ||
-	    destroy_session_id(c, id, DESTROY_TIMEOUT_MS) == 0)
+	rc = destroy_session_seq(c, DESTROY_TIMEOUT_MS);
+	if (rc && nfs4_err_is_nfs(rc) && rc != -EBADMSG)
+		rc = destroy_session_id(c, id, DESTROY_TIMEOUT_MS);
+	if (rc == 0)
 		efs_log(EFS_LOG_NOTICE, "session destroyed");
+	if (rc && !nfs4_err_is_nfs(rc)) {
+		/* no answer (timed out, connection gone): nothing more to say */
+		efs_log(EFS_LOG_WARN,
+			"server %s not answering at unmount (%s): client id left to "
+			"expire with the lease",
+			c->host, nfs4_err_name(rc));
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	c->have_session = false;
 	pthread_cond_broadcast(&c->slot_cv);

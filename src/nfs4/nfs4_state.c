@@ -621,31 +621,6 @@ static int io_recover(struct nfs4_client *c, const struct rpc_cred *cr, struct n
 	return r;
 }
 
-static int read_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-		     const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
-		     uint32_t *got, bool *eof)
-{
-	struct nfs4_compound cp;
-	const uint8_t *data;
-	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
-
-	if (rc)
-		return rc;
-	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
-	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_read(&cp.args, sid, off, count));
-	if (!rc)
-		rc = nfs4_compound_run(&cp, cr);
-	if (!rc)
-		rc = nfs4_dec_putfh(cp.res);
-	if (!rc)
-		rc = nfs4_dec_read(cp.res, eof, &data, got, count);
-	if (!rc && *got)
-		memcpy(buf, data, *got);
-	nfs4_compound_fini(&cp);
-	return rc;
-}
-
 int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
 		   uint64_t off, uint32_t count, void *buf, uint32_t *got, bool *eof)
 {
@@ -659,7 +634,7 @@ int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4
 		rc = io_stateid(c, op, &sid, &gen);
 		if (rc)
 			return rc;
-		rc = read_once(c, cr, &op->fh, &sid, off, count, buf, got, eof);
+		rc = nfs4_read(c, cr, &op->fh, &sid, off, count, buf, got, eof);
 		if (!nfs4_stateid_error(rc) || tries >= MAX_RETRIES)
 			return rc;
 		rc = io_recover(c, cr, op, gen, rc);
