@@ -21,8 +21,9 @@
  *    callers wait for a free slot.
  *  - Threads: all procedures are safe from any thread.  No lock of this
  *    module is held while calling back into fs/.
- *  - Open state: every nfs4_open_*() uses its own open-owner, so each FUSE
- *    open has an independent stateid and nfs4_close() affects only it.
+ *  - Open and lock state: nfs4/nfs4_state.h.  nfs4_open_name() and
+ *    nfs4_close() here are a plain OPEN/CLOSE with a fresh open-owner, for
+ *    tools and a create-then-close (mknod of a regular file).
  */
 #ifndef EFS_NFS4_CLIENT_H
 #define EFS_NFS4_CLIENT_H
@@ -180,9 +181,6 @@ int nfs4_statfs(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		   const char *name, uint32_t share_access, bool create, bool exclusive,
 		   const struct nfs4_sattr *sa, struct nfs4_open_state *st, struct nfs4_attr *attr);
-/* OPEN an existing file by handle (CLAIM_FH). */
-int nfs4_open_fh(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-		 uint32_t share_access, struct nfs4_open_state *st, struct nfs4_attr *attr);
 int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st);
 
 /* READ up to count bytes at off into buf; *got bytes, *eof. */
@@ -194,13 +192,6 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	       const struct nfs4_stateid *sid, uint64_t off, const void *buf, uint32_t len,
 	       uint32_t stable, uint32_t *written, uint32_t *committed,
 	       uint8_t verf[NFS4_VERIFIER_SIZE]);
-/*
- * WRITE len bytes FILE_SYNC4 and, when close is set, CLOSE the open state,
- * in one COMPOUND (the end of a small file: one round trip).  On success
- * the data is stable and, with close, st->stateid is the closed one.
- */
-int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st,
-		     uint64_t off, const void *buf, uint32_t len, bool close);
 int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 		uint64_t off, uint32_t count, uint8_t verf[NFS4_VERIFIER_SIZE]);
 
@@ -213,20 +204,5 @@ int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,
 		 uint64_t cookie, uint8_t verf[NFS4_VERIFIER_SIZE], uint32_t maxcount, bool plus,
 		 nfs4_dirent_cb cb, void *arg, bool *eof);
-
-/* ---- byte-range locks (issue 3) ---- */
-struct nfs4_lock_state {
-	struct nfs4_stateid stateid; /* lock stateid once established */
-	bool have_stateid;
-	uint64_t lock_owner; /* the fuse lock owner */
-};
-int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
-	      struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len,
-	      struct nfs4_lock_denied *denied);
-int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-	       uint64_t lock_owner, uint32_t locktype, uint64_t off, uint64_t len,
-	       struct nfs4_lock_denied *denied);
-int nfs4_locku(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
-	       struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len);
 
 #endif

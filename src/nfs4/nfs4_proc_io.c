@@ -1,7 +1,7 @@
 /*
  * nfs4_proc_io.c - open state, data and directory procedures: OPEN/CLOSE
  * (RFC 8881 sections 18.16, 18.2), READ/WRITE/COMMIT (18.22, 18.32, 18.3),
- * READDIR (18.23) and byte-range locks (18.10-18.12).
+ * READDIR (18.23); the open and lock state itself is nfs4_state.c's.
  */
 #include <errno.h>
 #include <string.h>
@@ -135,19 +135,6 @@ int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 	return do_open(c, cr, dir, &a, st, attr);
 }
 
-int nfs4_open_fh(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-		 uint32_t share_access, struct nfs4_open_state *st, struct nfs4_attr *attr)
-{
-	struct nfs4_open_args a = {
-		.share_access = share_access,
-		.share_deny = OPEN4_SHARE_DENY_NONE,
-		.opentype = OPEN4_NOCREATE,
-		.claim = CLAIM_FH,
-	};
-
-	return do_open(c, cr, fh, &a, st, attr);
-}
-
 int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st)
 {
 	struct nfs4_compound cp;
@@ -244,39 +231,6 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	return write_once(c, cr, fh, sid, off, buf, len, stable, written, committed, verf);
 }
 
-int nfs4_write_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st,
-		     uint64_t off, const void *buf, uint32_t len, bool close)
-{
-	struct nfs4_compound cp;
-	uint8_t verf[NFS4_VERIFIER_SIZE];
-	uint32_t written = 0, committed = 0;
-	int rc;
-
-	if (len > c->wsize)
-		return -EMSGSIZE;
-	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_WRITE, SMALL_ARGS + len, false);
-	if (rc)
-		return rc;
-	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
-	if (!rc)
-		rc = nfs4_compound_op(
-			&cp, nfs4_enc_write(&cp.args, &st->stateid, off, FILE_SYNC4, buf, len));
-	if (!rc && close)
-		rc = nfs4_compound_op(&cp, nfs4_enc_close(&cp.args, &st->stateid));
-	if (!rc)
-		rc = nfs4_compound_run(&cp, cr);
-	if (!rc)
-		rc = nfs4_dec_putfh(cp.res);
-	if (!rc)
-		rc = nfs4_dec_write(cp.res, &written, &committed, verf);
-	if (!rc && (written != len || committed != FILE_SYNC4))
-		rc = -EIO; /* a short or unstable answer: the caller cannot redo it here */
-	if (!rc && close)
-		rc = nfs4_dec_close(cp.res, &st->stateid);
-	nfs4_compound_fini(&cp);
-	return rc;
-}
-
 int nfs4_commit(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 		uint64_t off, uint32_t count, uint8_t verf[NFS4_VERIFIER_SIZE])
 {
@@ -327,94 +281,6 @@ int nfs4_readdir(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 		rc = nfs4_dec_putfh(cp.res);
 	if (!rc)
 		rc = nfs4_dec_readdir(cp.res, verf, cb, arg, eof);
-	nfs4_compound_fini(&cp);
-	return rc;
-}
-
-int nfs4_lock(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
-	      struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len,
-	      struct nfs4_lock_denied *denied)
-{
-	struct nfs4_compound cp;
-	struct nfs4_lock_args a = {.locktype = locktype, .offset = off, .length = len};
-	uint8_t owner[NFS4_OWNER_LEN];
-	int rc;
-
-	nfs4_make_owner(owner, "efsl", ls->lock_owner, 0);
-	a.new_lock_owner = !ls->have_stateid;
-	a.open_stateid = st->stateid;
-	a.lock_stateid = ls->stateid;
-	a.owner.clientid = nfs4_clientid_of(c);
-	a.owner.owner = owner;
-	a.owner.owner_len = NFS4_OWNER_LEN;
-	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCK, SMALL_ARGS, false);
-	if (rc)
-		return rc;
-	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
-	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_lock(&cp.args, &a));
-	if (!rc)
-		rc = nfs4_compound_run(&cp, cr);
-	if (!rc)
-		rc = nfs4_dec_putfh(cp.res);
-	if (!rc)
-		rc = nfs4_dec_lock(cp.res, &ls->stateid, denied);
-	if (!rc)
-		ls->have_stateid = true;
-	nfs4_compound_fini(&cp);
-	return rc;
-}
-
-int nfs4_lockt(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-	       uint64_t lock_owner, uint32_t locktype, uint64_t off, uint64_t len,
-	       struct nfs4_lock_denied *denied)
-{
-	struct nfs4_compound cp;
-	struct nfs4_lock_owner o;
-	uint8_t owner[NFS4_OWNER_LEN];
-	int rc;
-
-	nfs4_make_owner(owner, "efsl", lock_owner, 0);
-	o.clientid = nfs4_clientid_of(c);
-	o.owner = owner;
-	o.owner_len = NFS4_OWNER_LEN;
-	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKT, SMALL_ARGS, true);
-	if (rc)
-		return rc;
-	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
-	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_lockt(&cp.args, locktype, off, len, &o));
-	if (!rc)
-		rc = nfs4_compound_run(&cp, cr);
-	if (!rc)
-		rc = nfs4_dec_putfh(cp.res);
-	if (!rc)
-		rc = nfs4_dec_lockt(cp.res, denied);
-	nfs4_compound_fini(&cp);
-	return rc;
-}
-
-int nfs4_locku(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_open_state *st,
-	       struct nfs4_lock_state *ls, uint32_t locktype, uint64_t off, uint64_t len)
-{
-	struct nfs4_compound cp;
-	int rc;
-
-	if (!ls->have_stateid)
-		return 0;
-	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_LOCKU, SMALL_ARGS, false);
-	if (rc)
-		return rc;
-	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &st->fh));
-	if (!rc)
-		rc = nfs4_compound_op(&cp,
-				      nfs4_enc_locku(&cp.args, locktype, &ls->stateid, off, len));
-	if (!rc)
-		rc = nfs4_compound_run(&cp, cr);
-	if (!rc)
-		rc = nfs4_dec_putfh(cp.res);
-	if (!rc)
-		rc = nfs4_dec_locku(cp.res, &ls->stateid);
 	nfs4_compound_fini(&cp);
 	return rc;
 }
