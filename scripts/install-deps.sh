@@ -14,7 +14,7 @@ PACKAGES=(
 	# tests and benchmarks
 	python3 python3-pytest python3-pytest-timeout python3-botocore awscli fio stress-ng
 	libnfs-utils iproute2 bind9-dnsutils valgrind procps psmisc attr
-	util-linux passwd
+	util-linux passwd sqlite3
 	# packaging (tests/integration/ops/test_ops_deb.py)
 	debhelper dpkg-dev
 )

@@ -1,9 +1,31 @@
 /*
  * fs.c - the per-mount object and the attribute operations: lookup,
  * forget, getattr, setattr, access, statfs.
+ *
+ * Permissions (issue 7).  The mount runs without default_permissions: the
+ * server judges every caller by its own AUTH_SYS credential.  Where the
+ * kernel would not ask us, checks are made here from ACCESS results cached
+ * per (inode, credential) for the attribute timeout, as the Linux client's
+ * access cache (nfs_access_get_cached):
+ *  - path walks: the kernel checks nothing on a cached dentry, so names in
+ *    a directory that some class may not search (mode 0111 not all set)
+ *    get entry timeout 0 and are looked up for every walk, as the caller;
+ *    a negative answer from our name cache needs the caller's LOOKUP
+ *    right.  When our own SETATTR takes search away, fuse/ drops the
+ *    kernel's names in the directory (efs_fs_dir_names).  A change by
+ *    another client is seen after the directory's attribute timeout, the
+ *    bound that entry timeouts of its names already have, like the Linux
+ *    client's access cache.
+ *  - opendir needs READ; an open needs what OPEN does not check (see
+ *    efs_open_access_check); a size change not made through a descriptor
+ *    open for writing needs MODIFY (truncate(2), O_RDONLY|O_TRUNC).
+ *  - the kernel's kill-suid SETATTR from a writer who does not own the
+ *    file is not sent (the Linux client drops ATTR_MODE with
+ *    ATTR_KILL_SUID/SGID): the server clears the bits on WRITE.
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,16 +157,99 @@ void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_a
 
 double efs_entry_timeout(struct efs_fs *fs, struct efs_inode *dir)
 {
-	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE)
+	/* names in a directory not everyone may search: checked at every walk */
+	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE || !efs_inode_search_open(dir))
 		return 0;
 	return efs_inode_attr_timeout(fs, dir);
 }
 
 double efs_neg_timeout(struct efs_fs *fs, struct efs_inode *dir)
 {
-	if (fs->cfg.lookupcache != EFS_LOOKUPCACHE_ALL)
+	if (fs->cfg.lookupcache != EFS_LOOKUPCACHE_ALL || !efs_inode_search_open(dir))
 		return 0;
 	return efs_inode_attr_timeout(fs, dir);
+}
+
+double efs_fs_entry_timeout(struct efs_fs *fs, uint64_t parent)
+{
+	return efs_entry_timeout(fs, efs_inode_get(fs, parent));
+}
+
+int efs_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+		     uint32_t want)
+{
+	uint32_t granted = 0;
+	struct nfs4_fh fh;
+	int r;
+
+	if (want == 0)
+		return 0;
+	if (!efs_access_cached(fs, in, cr, &granted)) {
+		/* ask for everything at once: one round trip serves later checks */
+		efs_inode_fh(in, &fh);
+		r = nfs4_access(fs->clnt, cr, &fh, EFS_ACCESS_ALL, &granted);
+		if (r)
+			return efs_errno(r);
+		efs_access_store(fs, in, cr, granted);
+	}
+	return (granted & want) == want ? 0 : -EACCES;
+}
+
+/* open(2) of execve (and uselib): __FMODE_EXEC in the flags the kernel passes */
+#define EFS_FMODE_EXEC 0x20
+
+int efs_open_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			  int flags)
+{
+	uint32_t want = 0;
+
+	if (flags & EFS_FMODE_EXEC) {
+		want = ACCESS4_EXECUTE; /* only execute (nfs4_opendata_access) */
+	} else {
+		if ((flags & O_ACCMODE) != O_WRONLY)
+			want |= ACCESS4_READ;
+		if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+			want |= ACCESS4_MODIFY;
+	}
+	return efs_access_check(fs, cr, in, want);
+}
+
+int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs4_open *op,
+			const struct nfs4_fh *fh, int flags, const struct nfs4_change_info *ci,
+			struct nfs4_attr *a)
+{
+	bool sized = (a->valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && a->size > 0;
+	bool existed = sized || ((ci->before != 0 || ci->after != 0) && ci->before == ci->after);
+	uint32_t want = 0, granted = 0;
+	struct nfs4_sattr sa;
+	struct nfs4_attr got;
+	int r;
+
+	if (!existed)
+		return 0; /* ours: the creating open may do anything (even on mode 0444) */
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		want |= ACCESS4_READ;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		want |= ACCESS4_MODIFY;
+	r = nfs4_access(fs->clnt, cr, fh, EFS_ACCESS_ALL, &granted);
+	if (r)
+		return efs_errno(r);
+	if ((granted & want) != want)
+		return -EACCES;
+	if (!(flags & O_TRUNC) || !sized)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.set = NFS4_SET_SIZE;
+	memset(&got, 0, sizeof(got));
+	r = nfs4_setattr_open(fs->clnt, cr, (flags & O_ACCMODE) != O_RDONLY ? op : NULL, fh, &sa,
+			      &got);
+	if (r)
+		return efs_errno(r);
+	if (efs_attr_complete(&got))
+		*a = got;
+	else
+		a->size = 0;
+	return 0;
 }
 
 int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
@@ -153,12 +258,14 @@ int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inod
 	struct nfs4_fh fh;
 	int r;
 
+	uint64_t seq = efs_inode_attr_begin(fs);
+
 	efs_io_writeout(fs, in); /* the server's size must include our cached writes */
 	efs_inode_fh(in, &fh);
 	r = nfs4_getattr(fs->clnt, cr, &fh, a);
 	if (r)
 		return efs_errno(r);
-	efs_inode_set_attr(in, a);
+	efs_inode_set_attr_seq(in, a, seq);
 	pthread_mutex_lock(&in->lock);
 	*a = in->attr;
 	pthread_mutex_unlock(&in->lock);
@@ -175,10 +282,13 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	uint64_t known;
 	int r;
 
+	uint64_t seq = efs_inode_attr_begin(fs);
+
 	memset(e, 0, sizeof(*e));
-	if (strlen(name) > 255)
+	if (strlen(name) > EFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1) {
+	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1 &&
+	    (efs_inode_search_open(dir) || efs_access_check(fs, cr, dir, ACCESS4_LOOKUP) == 0)) {
 		/* a directory whose every name we know: no such name (inferred,
 		 * so the kernel keeps it no longer than we trust it) */
 		e->entry_timeout = efs_neg_timeout(fs, dir);
@@ -207,12 +317,12 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	if ((a.valid & NFS4_ATTR_BIT(FATTR4_NUMLINKS)) && a.nlink == 0 &&
 	    (a.valid & NFS4_ATTR_BIT(FATTR4_TYPE)) && a.type != NF4DIR)
 		return -ENOENT;
-	r = efs_inode_ref(fs, &fh, &a, &in);
+	r = efs_inode_ref_seq(fs, &fh, &a, seq, &in);
 	if (r)
 		return r;
 	if (!dot && !dotdot)
 		efs_dcache_name(fs, dir, name, in->fileid);
-	efs_fill_entry(fs, in, &a, e);
+	efs_fill_entry(fs, in, NULL, e); /* what the inode knows (a may be older) */
 	e->entry_timeout = efs_entry_timeout(fs, dir);
 	return 0;
 }
@@ -244,6 +354,29 @@ int efs_fs_getattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	return 0;
 }
 
+/*
+ * The kernel's SETATTR that only clears S_ISUID/S_ISGID (file_remove_privs
+ * before a write) from a caller who does not own the file: the owner's
+ * right, which the server refuses to the writer.
+ */
+static bool kill_suid_only(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			   uint32_t mode)
+{
+	struct nfs4_attr a;
+	uint32_t cur;
+
+	if (cr->uid == 0)
+		return false;
+	if (!efs_inode_attr_fresh(fs, in, &a, NULL) && efs_fs_refresh(fs, cr, in, &a) != 0)
+		return false;
+	if (a.type != NF4REG || !(a.valid & NFS4_ATTR_BIT(FATTR4_OWNER)) || a.uid == cr->uid)
+		return false;
+	cur = a.mode & 07777;
+	return mode != cur && (cur & (S_ISUID | S_ISGID)) != 0 &&
+	       (mode & ~(uint32_t)(S_ISUID | S_ISGID)) == (cur & ~(uint32_t)(S_ISUID | S_ISGID)) &&
+	       (mode & cur) == mode;
+}
+
 int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_file *f,
 		   const struct stat *in_st, int to_set, struct stat *st, double *timeout)
 {
@@ -255,10 +388,20 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	int r;
 
 	efs_stat_to_sattr(in_st, to_set, &sa);
+	if (sa.set == NFS4_SET_MODE && kill_suid_only(fs, cr, in, sa.mode)) {
+		/* the server clears the bits on WRITE (see the top of this file) */
+		sa.set = 0;
+	}
 	if (sa.set == 0)
 		return efs_fs_getattr(fs, cr, ino, st, timeout);
 	if (fs->cfg.ro)
 		return -EROFS;
+	if ((sa.set & NFS4_SET_SIZE) && !(f && (f->share & OPEN4_SHARE_ACCESS_WRITE))) {
+		/* truncate(2), O_RDONLY|O_TRUNC: the VFS would have asked MAY_WRITE */
+		r = efs_access_check(fs, cr, in, ACCESS4_MODIFY);
+		if (r)
+			return r;
+	}
 	/*
 	 * Cached writes go first (as the Linux client syncs before SETATTR): a
 	 * truncate is ordered after them, and a later WRITE must not overwrite
@@ -289,8 +432,7 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int mask)
 {
 	struct efs_inode *in = efs_inode_get(fs, ino);
-	uint32_t want = 0, granted = 0, type;
-	struct nfs4_fh fh;
+	uint32_t want = 0, type;
 	int r;
 
 	type = efs_inode_type(in);
@@ -318,11 +460,7 @@ int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, in
 		return 0;
 	if ((mask & W_OK) && fs->cfg.ro)
 		return -EROFS;
-	efs_inode_fh(in, &fh);
-	r = nfs4_access(fs->clnt, cr, &fh, want, &granted);
-	if (r)
-		return efs_errno(r);
-	return (granted & want) == want ? 0 : -EACCES;
+	return efs_access_check(fs, cr, in, want);
 }
 
 int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct statvfs *sv)
@@ -347,7 +485,8 @@ int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, st
 	sv->f_files = (fsfilcnt_t)a.files_total;
 	sv->f_ffree = (fsfilcnt_t)a.files_free;
 	sv->f_favail = (fsfilcnt_t)a.files_avail;
-	sv->f_namemax = a.maxname ? a.maxname : 255;
+	/* what a name may be here: 255 (NAME_MAX, what EFS accepts), or less */
+	sv->f_namemax = a.maxname && a.maxname < EFS_NAME_MAX ? a.maxname : EFS_NAME_MAX;
 	if (fs->cfg.ro)
 		sv->f_flag |= ST_RDONLY;
 	return 0;

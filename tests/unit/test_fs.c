@@ -52,7 +52,7 @@ static void attr_of(uint64_t fileid, uint32_t type, struct nfs4_attr *a)
 		   NFS4_ATTR_BIT(FATTR4_NUMLINKS) | NFS4_ATTR_BIT(FATTR4_CHANGE);
 	a->type = type;
 	a->fileid = fileid;
-	a->mode = 0644;
+	a->mode = type == NF4DIR ? 0755 : 0644; /* directories searchable by all */
 	a->nlink = 1;
 	a->size = 42;
 	a->change = 1;
