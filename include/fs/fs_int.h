@@ -323,13 +323,16 @@ double efs_neg_timeout(struct efs_fs *fs, struct efs_inode *dir);
  */
 int efs_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
 		     uint32_t want);
+/* opendir's READ check (no round trip when the mode bits grant it). */
+int efs_fs_opendir_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *dir);
 /*
  * After an OPEN of an existing file with open(2) flags: the access the
  * server's OPEN does not check (RFC 8881 section 18.16.3: an OPEN for
  * read may be granted on execute permission; the Linux client's
  * nfs4_opendata_access): READ for a read open, EXECUTE for execve's
  * (FMODE_EXEC), MODIFY for a write open (the owner override of a
- * server), MODIFY for O_TRUNC.  0 or -EACCES.
+ * server), MODIFY for O_TRUNC.  No round trip when the mode bits of the
+ * caller's class grant it.  0 or -EACCES.
  */
 int efs_open_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
 			  int flags);

@@ -195,6 +195,58 @@ int efs_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_in
 	return (granted & want) == want ? 0 : -EACCES;
 }
 
+/*
+ * The mode bits of the caller's class (owner, a group it sends, other)
+ * grant every bit of want: the server's ACCESS would too (EFS has no
+ * ACLs), so no round trip is needed.  Anything else asks the server, which
+ * may grant more (root, ACLs) or less.
+ */
+static bool mode_grants(struct efs_inode *in, const struct rpc_cred *cr, uint32_t want)
+{
+	uint32_t mode, bits = 0, need = 0, i;
+	bool have = false, member = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->attr_valid && (in->attr.valid & NFS4_ATTR_BIT(FATTR4_MODE)) &&
+	    (in->attr.valid & NFS4_ATTR_BIT(FATTR4_OWNER)) &&
+	    (in->attr.valid & NFS4_ATTR_BIT(FATTR4_OWNER_GROUP))) {
+		have = true;
+		mode = in->attr.mode;
+		if (cr->uid == in->attr.uid) {
+			bits = (mode >> 6) & 7;
+		} else {
+			member = cr->gid == in->attr.gid;
+			for (i = 0; !member && i < cr->ngroups && i < RPC_AUTH_SYS_MAX_GROUPS; i++)
+				member = cr->groups[i] == in->attr.gid;
+			bits = member ? (mode >> 3) & 7 : mode & 7;
+		}
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (!have)
+		return false;
+	if (want & ACCESS4_READ)
+		need |= 4;
+	if (want & (ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE))
+		need |= 2;
+	if (want & (ACCESS4_EXECUTE | ACCESS4_LOOKUP))
+		need |= 1;
+	return (bits & need) == need;
+}
+
+/* efs_access_check() without a round trip when the mode bits already grant want. */
+static int access_check_fast(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			     uint32_t want)
+{
+	if (want == 0 || mode_grants(in, cr, want))
+		return 0;
+	return efs_access_check(fs, cr, in, want);
+}
+
+int efs_fs_opendir_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *dir)
+{
+	return access_check_fast(fs, cr, dir, ACCESS4_READ);
+}
+
 /* open(2) of execve (and uselib): __FMODE_EXEC in the flags the kernel passes */
 #define EFS_FMODE_EXEC 0x20
 
@@ -211,7 +263,7 @@ int efs_open_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct e
 		if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 			want |= ACCESS4_MODIFY;
 	}
-	return efs_access_check(fs, cr, in, want);
+	return access_check_fast(fs, cr, in, want);
 }
 
 int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs4_open *op,
@@ -288,7 +340,7 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	if (strlen(name) > EFS_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1 &&
-	    (efs_inode_search_open(dir) || efs_access_check(fs, cr, dir, ACCESS4_LOOKUP) == 0)) {
+	    (efs_inode_search_open(dir) || access_check_fast(fs, cr, dir, ACCESS4_LOOKUP) == 0)) {
 		/* a directory whose every name we know: no such name (inferred,
 		 * so the kernel keeps it no longer than we trust it) */
 		e->entry_timeout = efs_neg_timeout(fs, dir);
@@ -398,7 +450,7 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 		return -EROFS;
 	if ((sa.set & NFS4_SET_SIZE) && !(f && (f->share & OPEN4_SHARE_ACCESS_WRITE))) {
 		/* truncate(2), O_RDONLY|O_TRUNC: the VFS would have asked MAY_WRITE */
-		r = efs_access_check(fs, cr, in, ACCESS4_MODIFY);
+		r = access_check_fast(fs, cr, in, ACCESS4_MODIFY);
 		if (r)
 			return r;
 	}

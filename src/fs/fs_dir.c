@@ -488,7 +488,7 @@ int efs_fs_opendir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	int r;
 
 	/* the VFS's MAY_READ, which the kernel does not ask without default_permissions */
-	r = efs_access_check(fs, cr, efs_inode_get(fs, ino), ACCESS4_READ);
+	r = efs_fs_opendir_check(fs, cr, efs_inode_get(fs, ino));
 	if (r)
 		return r;
 	d = calloc(1, sizeof(*d));
