@@ -179,6 +179,8 @@ int efs_inode_ref(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4
 /* The same for attributes of an RPC started at seq (efs_inode_attr_begin). */
 int efs_inode_ref_seq(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4_attr *attr,
 		      uint64_t seq, struct efs_inode **out);
+/* The inode of fileid with one more lookup reference, or NULL if none is known. */
+struct efs_inode *efs_inode_ref_fileid(struct efs_fs *fs, uint64_t fileid);
 /* Drop n lookup references; frees the inode at 0 (never the root). */
 void efs_inode_unref(struct efs_fs *fs, struct efs_inode *in, uint64_t n);
 void efs_inode_fh(struct efs_inode *in, struct nfs4_fh *fh);
@@ -258,6 +260,12 @@ void efs_dcache_attr_seen_locked(struct efs_fs *fs, struct efs_inode *dir,
 void efs_dcache_name(struct efs_fs *fs, struct efs_inode *dir, const char *name, uint64_t fileid);
 /* 1: name is known absent (negative answer allowed), 0: unknown; *fileid when known present. */
 int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name, uint64_t *fileid);
+/*
+ * 1 and *fileid: a lookup showed name less than max_age s ago and the
+ * directory's change attribute is still the one it had then.
+ */
+int efs_dcache_recent(struct efs_fs *fs, struct efs_inode *dir, const char *name, double max_age,
+		      uint64_t *fileid);
 /* A new directory we created: empty and complete at change attribute a->change. */
 void efs_dcache_new_dir(struct efs_fs *fs, struct efs_inode *dir, const struct nfs4_attr *a);
 /* Around our own modifying operation in dir: begin before the RPC, end after. */

@@ -324,6 +324,44 @@ int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inod
 	return 0;
 }
 
+/*
+ * A name in a directory not everyone may search is not kept by the kernel
+ * (entry timeout 0), so every walk comes here.  Answer it as the Linux
+ * client revalidates a dentry: while the directory's attributes are fresh
+ * and the name was seen within their timeout, with the caller's LOOKUP
+ * right from the mode bits or the access cache; no round trip.  1
+ * answered, 0 ask the server, -EACCES.
+ */
+static int lookup_cached(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *dir,
+			 const char *name, struct efs_entry *e)
+{
+	struct efs_inode *in;
+	struct nfs4_attr a;
+	uint64_t fileid;
+	int r;
+
+	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE)
+		return 0;
+	/* as nfs_lookup_revalidate: the directory's attributes first */
+	if (!efs_inode_attr_fresh(fs, dir, NULL, NULL) && efs_fs_refresh(fs, cr, dir, &a) != 0)
+		return 0;
+	r = access_check_fast(fs, cr, dir, ACCESS4_LOOKUP);
+	if (r == -EACCES)
+		return r;
+	if (r || efs_dcache_recent(fs, dir, name, efs_inode_attr_timeout(fs, dir), &fileid) != 1)
+		return 0;
+	in = efs_inode_ref_fileid(fs, fileid);
+	if (!in)
+		return 0;
+	if (in == fs->root || !efs_inode_attr_fresh(fs, in, NULL, NULL)) {
+		efs_inode_unref(fs, in, 1);
+		return 0;
+	}
+	efs_fill_entry(fs, in, NULL, e);
+	e->entry_timeout = efs_entry_timeout(fs, dir);
+	return 1;
+}
+
 int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
 		  struct efs_entry *e)
 {
@@ -347,6 +385,11 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		if (e->entry_timeout > EFS_DC_NEG_TRUST)
 			e->entry_timeout = EFS_DC_NEG_TRUST;
 		return -ENOENT;
+	}
+	if (!dot && !dotdot && !efs_inode_search_open(dir)) {
+		r = lookup_cached(fs, cr, dir, name, e);
+		if (r)
+			return r < 0 ? r : 0;
 	}
 	efs_inode_fh(dir, &dfh);
 	memset(&a, 0, sizeof(a));

@@ -31,6 +31,10 @@
 struct efs_dname {
 	struct efs_dname *next;
 	uint64_t fileid; /* EFS_DC_PRESENT when unknown */
+	/* when a lookup (or listing with attributes) last showed the name, and the
+	 * directory's change attribute we knew then (efs_dcache_recent) */
+	struct timespec seen;
+	uint64_t dchange;
 	char name[];
 };
 
@@ -167,6 +171,8 @@ static void dc_add(struct efs_fs *fs, struct efs_dcache *dc, const char *name, u
 	}
 	memcpy(e->name, name, len + 1);
 	e->fileid = fileid;
+	e->seen.tv_sec = e->seen.tv_nsec = 0;
+	e->dchange = 0;
 	e->next = *pp;
 	*pp = e;
 	dc->n++;
@@ -238,9 +244,16 @@ void efs_dcache_name(struct efs_fs *fs, struct efs_inode *dir, const char *name,
 			dc_del(fs, dir->dc, name);
 		}
 	} else if ((dc = dc_get(dir)) != NULL) {
+		struct efs_dname *e;
+
 		if (dc->complete && !*dc_slot(dc, name))
 			dc_incomplete(dc); /* appeared behind our back */
 		dc_add(fs, dc, name, fileid);
+		e = *dc_slot(dc, name);
+		if (e && (dir->attr.valid & NFS4_ATTR_BIT(FATTR4_CHANGE))) {
+			clock_gettime(CLOCK_MONOTONIC, &e->seen);
+			e->dchange = dir->attr.change;
+		}
 	}
 	pthread_mutex_unlock(&dir->lock);
 }
@@ -276,6 +289,28 @@ int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name
 	    (dc->verified.tv_sec || dc->verified.tv_nsec) && ts_age(&dc->verified) < tmo)
 		r = 1;
 out:
+	pthread_mutex_unlock(&dir->lock);
+	return r;
+}
+
+int efs_dcache_recent(struct efs_fs *fs, struct efs_inode *dir, const char *name, double max_age,
+		      uint64_t *fileid)
+{
+	struct efs_dname *e;
+	int r = 0;
+
+	(void)fs;
+	pthread_mutex_lock(&dir->lock);
+	if (dir->dc) {
+		e = *dc_slot(dir->dc, name);
+		if (e && e->fileid != 0 && e->fileid != EFS_DC_PRESENT &&
+		    (e->seen.tv_sec || e->seen.tv_nsec) && ts_age(&e->seen) < max_age &&
+		    (dir->attr.valid & NFS4_ATTR_BIT(FATTR4_CHANGE)) &&
+		    e->dchange == dir->attr.change) {
+			*fileid = e->fileid;
+			r = 1;
+		}
+	}
 	pthread_mutex_unlock(&dir->lock);
 	return r;
 }

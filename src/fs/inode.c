@@ -168,6 +168,24 @@ found:
 	return 0;
 }
 
+struct efs_inode *efs_inode_ref_fileid(struct efs_fs *fs, uint64_t fileid)
+{
+	struct efs_inode *in;
+
+	pthread_mutex_lock(&fs->table_lock);
+	if (fs->root->fileid == fileid) {
+		in = fs->root;
+	} else {
+		for (in = fs->hash[hash_slot(fileid)]; in; in = in->hnext)
+			if (in->fileid == fileid && in->nlookup > 0)
+				break;
+	}
+	if (in)
+		in->nlookup++;
+	pthread_mutex_unlock(&fs->table_lock);
+	return in;
+}
+
 void efs_inode_unref(struct efs_fs *fs, struct efs_inode *in, uint64_t n)
 {
 	bool dead = false;

@@ -222,3 +222,33 @@ def test_namemax(shared):
     assert _errno_of(os.mkdir, shared.m("c" * 256)) == errno.ENAMETOOLONG
     assert _errno_of(os.rename, ok, shared.m("d" * 256)) == errno.ENAMETOOLONG
     assert _errno_of(os.symlink, "x", shared.m("e" * 256)) == errno.ENAMETOOLONG
+
+
+def _stats(mountpoint):
+    text = os.getxattr(mountpoint, "user.efs-fuse.stats").decode()
+    return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
+
+
+def test_closed_directory_walks_cost_no_round_trip(shared):
+    """Names in a 0700 directory are looked up at every walk (the kernel
+    does not keep them), but answered from the daemon's caches for the
+    owner: no LOOKUP or ACCESS round trip once known; still EACCES for
+    the other user."""
+    u1, u2 = shared.u1, shared.u2
+    d = shared.m("home")
+    u1.run(os.mkdir, d, 0o700)
+    u1.run(_write_file, os.path.join(d, "f"), b"1", 0o644)
+    u1.run(os.stat, os.path.join(d, "f"))
+    u2.run(_errno_of, os.stat, os.path.join(d, "f"))
+    for who, call, want in ((u1, os.stat, None), (u2, _errno_of, errno.EACCES)):
+        s0 = _stats(shared.mount.mountpoint)
+        for _ in range(20):
+            if want is None:
+                assert who.run(os.stat, os.path.join(d, "f")).st_size == 1
+            else:
+                assert who.run(_errno_of, os.stat, os.path.join(d, "f")) == want
+        s1 = _stats(shared.mount.mountpoint)
+        assert s1["fuse.lookup"] - s0["fuse.lookup"] >= 20, "the kernel kept the name"
+        for proc in ("LOOKUP", "ACCESS", "GETATTR"):
+            k = "proc." + proc
+            assert s1[k] - s0[k] <= 2, (who, k, s0[k], s1[k])
