@@ -26,14 +26,12 @@
 
 /*
  * One cached ACCESS result (the Linux client's nfs_access_entry): what the
- * server granted of EFS_ACCESS_ALL to one credential, trusted for the
- * inode's attribute timeout and dropped when its mode, owner or group
- * changes (or every cached attribute went stale: attr_epoch).
+ * server granted (of what nfs_do_access asks for the file's type) to one
+ * credential, trusted for the inode's attribute timeout and dropped when
+ * its mode, owner or group changes (or every cached attribute went stale:
+ * attr_epoch).
  */
 #define EFS_ACCESS_SLOTS 4
-#define EFS_ACCESS_ALL                                                                      \
-	(ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE | \
-	 ACCESS4_EXECUTE)
 struct efs_access_ent {
 	bool valid;
 	uint32_t uid, gid, ngroups;

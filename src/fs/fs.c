@@ -185,9 +185,17 @@ int efs_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_in
 	if (want == 0)
 		return 0;
 	if (!efs_access_cached(fs, in, cr, &granted)) {
-		/* ask for everything at once: one round trip serves later checks */
+		/* ask for everything at once, as nfs_do_access: one round trip
+		 * serves later checks */
+		uint32_t ask = ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND;
+
+		if (efs_inode_type(in) == NF4DIR)
+			ask |= ACCESS4_LOOKUP | ACCESS4_DELETE;
+		else
+			ask |= ACCESS4_EXECUTE;
+		ask |= want;
 		efs_inode_fh(in, &fh);
-		r = nfs4_access(fs->clnt, cr, &fh, EFS_ACCESS_ALL, &granted);
+		r = nfs4_access(fs->clnt, cr, &fh, ask, &granted);
 		if (r)
 			return efs_errno(r);
 		efs_access_store(fs, in, cr, granted);
@@ -283,7 +291,8 @@ int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs
 		want |= ACCESS4_READ;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		want |= ACCESS4_MODIFY;
-	r = nfs4_access(fs->clnt, cr, fh, EFS_ACCESS_ALL, &granted);
+	r = nfs4_access(fs->clnt, cr, fh,
+			ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_EXECUTE, &granted);
 	if (r)
 		return efs_errno(r);
 	if ((granted & want) != want)
@@ -484,8 +493,14 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 
 	efs_stat_to_sattr(in_st, to_set, &sa);
 	if (sa.set == NFS4_SET_MODE && kill_suid_only(fs, cr, in, sa.mode)) {
-		/* the server clears the bits on WRITE (see the top of this file) */
-		sa.set = 0;
+		/*
+		 * The server clears the bits on WRITE (see the top of this
+		 * file): what the kernel is told now is stale after the write.
+		 */
+		r = efs_fs_getattr(fs, cr, ino, st, timeout);
+		efs_inode_invalidate(in);
+		*timeout = 0;
+		return r;
 	}
 	if (sa.set == 0)
 		return efs_fs_getattr(fs, cr, ino, st, timeout);
