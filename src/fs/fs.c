@@ -278,13 +278,19 @@ int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs
 			const struct nfs4_fh *fh, int flags, const struct nfs4_change_info *ci,
 			struct nfs4_attr *a)
 {
-	bool sized = (a->valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && a->size > 0;
-	bool existed = sized || ((ci->before != 0 || ci->after != 0) && ci->before == ci->after);
 	uint32_t want = 0, granted = 0;
 	struct nfs4_sattr sa;
 	struct nfs4_attr got;
+	bool existed;
 	int r;
 
+	if (!(a->valid & NFS4_ATTR_BIT(FATTR4_SIZE))) {
+		r = nfs4_getattr(fs->clnt, cr, fh, a);
+		if (r)
+			return efs_errno(r);
+	}
+	existed = ((a->valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && a->size > 0) ||
+		  ((ci->before != 0 || ci->after != 0) && ci->before == ci->after);
 	if (!existed)
 		return 0; /* ours: the creating open may do anything (even on mode 0444) */
 	if ((flags & O_ACCMODE) != O_WRONLY)
@@ -297,7 +303,7 @@ int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs
 		return efs_errno(r);
 	if ((granted & want) != want)
 		return -EACCES;
-	if (!(flags & O_TRUNC) || !sized)
+	if (!(flags & O_TRUNC))
 		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.set = NFS4_SET_SIZE;

@@ -252,3 +252,30 @@ def test_closed_directory_walks_cost_no_round_trip(shared):
         for proc in ("LOOKUP", "ACCESS", "GETATTR"):
             k = "proc." + proc
             assert s1[k] - s0[k] <= 2, (who, k, s0[k], s1[k])
+
+
+def test_create_of_file_made_elsewhere(pair2, users):
+    """open(O_CREAT) of a name this mount holds as absent (a cached negative
+    entry) while another client made the file: the kernel sends CREATE for
+    an existing file, which gets the checks of an open, O_TRUNC after them."""
+    u1, _ = users
+
+    def try_open(path, flags):
+        fd = os.open(path, flags, 0o644)
+        os.close(fd)
+    names = {"ro": 0o444, "xo": 0o100, "rw": 0o644}
+    for n in names:
+        assert _errno_of(os.stat, pair2.m1(n)) == errno.ENOENT  # negative entries on mount 1
+    for n, mode in names.items():
+        with open(pair2.m2(n), "wb") as f:
+            f.write(b"made on mount 2")
+        os.chown(pair2.m2(n), u1.uid, u1.gid)
+        os.chmod(pair2.m2(n), mode)
+    assert u1.run(_errno_of, try_open, pair2.m1("ro"),
+                  os.O_CREAT | os.O_RDONLY | os.O_TRUNC) == errno.EACCES
+    assert u1.run(_errno_of, try_open, pair2.m1("xo"), os.O_CREAT | os.O_RDONLY) == errno.EACCES
+    assert os.path.getsize(pair2.s("ro")) == 15
+    assert u1.run(_errno_of, try_open, pair2.m1("rw"),
+                  os.O_CREAT | os.O_WRONLY | os.O_TRUNC) == 0
+    assert os.path.getsize(pair2.s("rw")) == 0
+    assert os.path.getsize(pair2.s("xo")) == 15
