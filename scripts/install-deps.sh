@@ -15,7 +15,7 @@ PACKAGES=(
 	python3 python3-pytest python3-pytest-timeout python3-botocore awscli fio stress-ng
 	python3-openssl python3-cryptography
 	libnfs-utils iproute2 bind9-dnsutils valgrind procps psmisc attr
-	util-linux passwd
+	util-linux passwd sqlite3
 	# packaging (tests/integration/ops/test_ops_deb.py)
 	debhelper dpkg-dev
 )

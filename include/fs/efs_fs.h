@@ -44,6 +44,8 @@
 #include "rpc/rpc_clnt.h"
 
 #define EFS_ROOT_INO 1 /* == FUSE_ROOT_ID */
+/* Longest name (bytes): statvfs f_namemax; longer is -ENAMETOOLONG before any RPC. */
+#define EFS_NAME_MAX 255
 
 /* nfs(5) lookupcache= */
 enum efs_lookupcache {
@@ -176,7 +178,20 @@ int efs_fs_getattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 /* f (may be NULL): the open file whose stateid a size change uses. */
 int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_file *f,
 		   const struct stat *in, int to_set, struct stat *st, double *timeout);
+/* access(2): ACCESS for the caller, cached per credential (see fs.c). */
 int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int mask);
+/*
+ * Seconds the kernel may keep a name it learnt in parent (create): 0 when
+ * not every class may search parent, so each walk asks us as its caller.
+ */
+double efs_fs_entry_timeout(struct efs_fs *fs, uint64_t parent);
+/*
+ * Calls fn for every name this mount knows in directory ino (with no fs/
+ * lock held): after a SETATTR took search permission away, fuse/ drops
+ * the kernel's cached names with them.  -ENOMEM, or 0.
+ */
+int efs_fs_dir_names(struct efs_fs *fs, uint64_t ino,
+		     void (*fn)(void *arg, uint64_t parent, const char *name), void *arg);
 int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct statvfs *sv);
 
 /* ---- namespace (umask is applied here: the kernel does not, DONT_MASK) ---- */
@@ -258,6 +273,7 @@ int efs_fs_getlk(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		 int *type, uint64_t *start, uint64_t *len);
 
 /* ---- directories ---- */
+/* -EACCES without READ permission for the caller (the VFS's MAY_READ). */
 int efs_fs_opendir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_dir **dp);
 /*
  * Called per entry; next_off is the offset to resume after this entry.

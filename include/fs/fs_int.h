@@ -24,6 +24,23 @@
 #include "cache/wbcache.h"
 #include "cache/readahead.h"
 
+/*
+ * One cached ACCESS result (the Linux client's nfs_access_entry): what the
+ * server granted (of what nfs_do_access asks for the file's type) to one
+ * credential, trusted for the inode's attribute timeout and dropped when
+ * its mode, owner or group changes (or every cached attribute went stale:
+ * attr_epoch).
+ */
+#define EFS_ACCESS_SLOTS 4
+struct efs_access_ent {
+	bool valid;
+	uint32_t uid, gid, ngroups;
+	uint32_t groups[RPC_AUTH_SYS_MAX_GROUPS];
+	uint32_t granted;     /* ACCESS4_* */
+	struct timespec time; /* CLOCK_MONOTONIC of the reply */
+	uint64_t epoch;	      /* fs->attr_epoch then */
+};
+
 struct efs_inode {
 	/* constant after creation */
 	uint64_t fileid;
@@ -48,6 +65,16 @@ struct efs_inode {
 	double ac_tmo;	       /* seconds attr is trusted (nfs(5) acregmin..acregmax) */
 	uint64_t attr_epoch;   /* fs->attr_epoch when attr was stored */
 	struct efs_dcache *dc; /* directories: names known in it (fs_dir.c) */
+	/* access cache (inode.c), protected by lock */
+	struct efs_access_ent access[EFS_ACCESS_SLOTS];
+	unsigned int access_next; /* slot the next new credential replaces */
+	/*
+	 * Local size changes (efs_inode_grow) take a new fs->size_seq, so an
+	 * attribute reply that was in flight meanwhile (efs_inode_attr_begin()
+	 * before its RPC) cannot shrink what this client knows.  Protected by
+	 * lock.
+	 */
+	uint64_t grow_seq; /* fs->size_seq at the last local extension */
 };
 
 struct efs_list {
@@ -98,6 +125,7 @@ struct efs_dir {
 	/* a listing from cookie 0 collected for the name cache (fs_dir.c) */
 	struct efs_dcache *build;
 	uint64_t build_change, build_mods, build_next;
+	uint64_t fetch_seq; /* efs_inode_attr_begin() of the buffered batch's READDIR */
 };
 
 #define EFS_INODE_HASH_BITS 12
@@ -120,6 +148,7 @@ struct efs_fs {
 	/* attribute and name caches (inode.c, fs_dir.c) */
 	_Atomic uint64_t attr_epoch; /* bumped: every cached attribute is stale */
 	_Atomic uint64_t dc_names;   /* names held by all directory caches (capped) */
+	_Atomic uint64_t size_seq;   /* bumped by every local extension (efs_inode_grow) */
 	/* counters (fs.c) */
 	_Atomic uint64_t op_count[EFS_OP_MAX];
 	/*
@@ -145,11 +174,37 @@ uint64_t efs_inode_nodeid(struct efs_fs *fs, const struct efs_inode *in);
  */
 int efs_inode_ref(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4_attr *attr,
 		  struct efs_inode **out);
+/* The same for attributes of an RPC started at seq (efs_inode_attr_begin). */
+int efs_inode_ref_seq(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4_attr *attr,
+		      uint64_t seq, struct efs_inode **out);
+/* The inode of fileid with one more lookup reference, or NULL if none is known. */
+struct efs_inode *efs_inode_ref_fileid(struct efs_fs *fs, uint64_t fileid);
 /* Drop n lookup references; frees the inode at 0 (never the root). */
 void efs_inode_unref(struct efs_fs *fs, struct efs_inode *in, uint64_t n);
 void efs_inode_fh(struct efs_inode *in, struct nfs4_fh *fh);
 /* Store freshly fetched attributes (merging a partial set). */
 void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a);
+/*
+ * For attributes fetched by an RPC: take seq = efs_inode_attr_begin() before
+ * it, store with efs_inode_set_attr_seq().  When this client changed the
+ * size meanwhile (a write extended the file), the reply's smaller size is
+ * not taken and the attributes stay stale (the next GETATTR asks again).
+ */
+uint64_t efs_inode_attr_begin(struct efs_fs *fs);
+void efs_inode_set_attr_seq(struct efs_inode *in, const struct nfs4_attr *a, uint64_t seq);
+/*
+ * Access cache (see struct efs_access_ent): true and *granted when cr has a
+ * fresh entry on in.
+ */
+bool efs_access_cached(struct efs_fs *fs, struct efs_inode *in, const struct rpc_cred *cr,
+		       uint32_t *granted);
+void efs_access_store(struct efs_fs *fs, struct efs_inode *in, const struct rpc_cred *cr,
+		      uint32_t granted);
+/*
+ * A directory every class (owner, group, other) may search (mode 0111 all
+ * set): the kernel may keep the names in it without asking us again.
+ */
+bool efs_inode_search_open(struct efs_inode *in);
 void efs_inode_invalidate(struct efs_inode *in);
 /* After a WRITE that ended at end: the cached size is at least end; attributes stale. */
 void efs_inode_grow(struct efs_inode *in, uint64_t end);
@@ -203,6 +258,12 @@ void efs_dcache_attr_seen_locked(struct efs_fs *fs, struct efs_inode *dir,
 void efs_dcache_name(struct efs_fs *fs, struct efs_inode *dir, const char *name, uint64_t fileid);
 /* 1: name is known absent (negative answer allowed), 0: unknown; *fileid when known present. */
 int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name, uint64_t *fileid);
+/*
+ * 1 and *fileid: a lookup showed name less than max_age s ago and the
+ * directory's change attribute is still the one it had then.
+ */
+int efs_dcache_recent(struct efs_fs *fs, struct efs_inode *dir, const char *name, double max_age,
+		      uint64_t *fileid);
 /* A new directory we created: empty and complete at change attribute a->change. */
 void efs_dcache_new_dir(struct efs_fs *fs, struct efs_inode *dir, const struct nfs4_attr *a);
 /* Around our own modifying operation in dir: begin before the RPC, end after. */
@@ -262,6 +323,34 @@ void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_a
 /* Seconds the kernel may keep a positive (negative) entry of dir (lookupcache=). */
 double efs_entry_timeout(struct efs_fs *fs, struct efs_inode *dir);
 double efs_neg_timeout(struct efs_fs *fs, struct efs_inode *dir);
+/*
+ * ACCESS check for the caller (cached per credential, see inode.c): 0 when
+ * the server grants every bit of want (ACCESS4_*), else -EACCES.
+ */
+int efs_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+		     uint32_t want);
+/* opendir's READ check (no round trip when the mode bits grant it). */
+int efs_fs_opendir_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *dir);
+/*
+ * After an OPEN of an existing file with open(2) flags: the access the
+ * server's OPEN does not check (RFC 8881 section 18.16.3: an OPEN for
+ * read may be granted on execute permission; the Linux client's
+ * nfs4_opendata_access): READ for a read open, EXECUTE for execve's
+ * (FMODE_EXEC), MODIFY for a write open (the owner override of a
+ * server), MODIFY for O_TRUNC.  No round trip when the mode bits of the
+ * caller's class grant it.  0 or -EACCES.
+ */
+int efs_open_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			  int flags);
+/*
+ * efs_fs_create(): after OPEN(UNCHECKED4) without a size, of a file that
+ * turns out to have existed (its change_info4 did not move, or it has
+ * data): the open's access check, then O_TRUNC as a SETATTR (the server
+ * must not truncate before the check).  *a is updated.  0 or -errno.
+ */
+int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs4_open *op,
+			const struct nfs4_fh *fh, int flags, const struct nfs4_change_info *ci,
+			struct nfs4_attr *a);
 /* Fresh attributes of in from the server (GETATTR), stored in the inode. */
 int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
 		   struct nfs4_attr *a);

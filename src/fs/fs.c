@@ -1,9 +1,31 @@
 /*
  * fs.c - the per-mount object and the attribute operations: lookup,
  * forget, getattr, setattr, access, statfs.
+ *
+ * Permissions (issue 7).  The mount runs without default_permissions: the
+ * server judges every caller by its own AUTH_SYS credential.  Where the
+ * kernel would not ask us, checks are made here from ACCESS results cached
+ * per (inode, credential) for the attribute timeout, as the Linux client's
+ * access cache (nfs_access_get_cached):
+ *  - path walks: the kernel checks nothing on a cached dentry, so names in
+ *    a directory that some class may not search (mode 0111 not all set)
+ *    get entry timeout 0 and are looked up for every walk, as the caller;
+ *    a negative answer from our name cache needs the caller's LOOKUP
+ *    right.  When our own SETATTR takes search away, fuse/ drops the
+ *    kernel's names in the directory (efs_fs_dir_names).  A change by
+ *    another client is seen after the directory's attribute timeout, the
+ *    bound that entry timeouts of its names already have, like the Linux
+ *    client's access cache.
+ *  - opendir needs READ; an open needs what OPEN does not check (see
+ *    efs_open_access_check); a size change not made through a descriptor
+ *    open for writing needs MODIFY (truncate(2), O_RDONLY|O_TRUNC).
+ *  - the kernel's kill-suid SETATTR from a writer who does not own the
+ *    file is not sent (the Linux client drops ATTR_MODE with
+ *    ATTR_KILL_SUID/SGID): the server clears the bits on WRITE.
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,16 +161,166 @@ void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_a
 
 double efs_entry_timeout(struct efs_fs *fs, struct efs_inode *dir)
 {
-	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE)
+	/* names in a directory not everyone may search: checked at every walk */
+	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE || !efs_inode_search_open(dir))
 		return 0;
 	return efs_inode_attr_timeout(fs, dir);
 }
 
 double efs_neg_timeout(struct efs_fs *fs, struct efs_inode *dir)
 {
-	if (fs->cfg.lookupcache != EFS_LOOKUPCACHE_ALL)
+	if (fs->cfg.lookupcache != EFS_LOOKUPCACHE_ALL || !efs_inode_search_open(dir))
 		return 0;
 	return efs_inode_attr_timeout(fs, dir);
+}
+
+double efs_fs_entry_timeout(struct efs_fs *fs, uint64_t parent)
+{
+	return efs_entry_timeout(fs, efs_inode_get(fs, parent));
+}
+
+int efs_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+		     uint32_t want)
+{
+	uint32_t granted = 0;
+	struct nfs4_fh fh;
+	int r;
+
+	if (want == 0)
+		return 0;
+	if (!efs_access_cached(fs, in, cr, &granted)) {
+		/* ask for everything at once, as nfs_do_access: one round trip
+		 * serves later checks */
+		uint32_t ask = ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND;
+
+		if (efs_inode_type(in) == NF4DIR)
+			ask |= ACCESS4_LOOKUP | ACCESS4_DELETE;
+		else
+			ask |= ACCESS4_EXECUTE;
+		ask |= want;
+		efs_inode_fh(in, &fh);
+		r = nfs4_access(fs->clnt, cr, &fh, ask, &granted);
+		if (r)
+			return efs_errno(r);
+		efs_access_store(fs, in, cr, granted);
+	}
+	return (granted & want) == want ? 0 : -EACCES;
+}
+
+/*
+ * The mode bits of the caller's class (owner, a group it sends, other)
+ * grant every bit of want: the server's ACCESS would too (EFS has no
+ * ACLs), so no round trip is needed.  Anything else asks the server, which
+ * may grant more (root, ACLs) or less.
+ */
+static bool mode_grants(struct efs_inode *in, const struct rpc_cred *cr, uint32_t want)
+{
+	uint32_t mode, bits = 0, need = 0, i;
+	bool have = false, member = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->attr_valid && (in->attr.valid & NFS4_ATTR_BIT(FATTR4_MODE)) &&
+	    (in->attr.valid & NFS4_ATTR_BIT(FATTR4_OWNER)) &&
+	    (in->attr.valid & NFS4_ATTR_BIT(FATTR4_OWNER_GROUP))) {
+		have = true;
+		mode = in->attr.mode;
+		if (cr->uid == in->attr.uid) {
+			bits = (mode >> 6) & 7;
+		} else {
+			member = cr->gid == in->attr.gid;
+			for (i = 0; !member && i < cr->ngroups && i < RPC_AUTH_SYS_MAX_GROUPS; i++)
+				member = cr->groups[i] == in->attr.gid;
+			bits = member ? (mode >> 3) & 7 : mode & 7;
+		}
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (!have)
+		return false;
+	if (want & ACCESS4_READ)
+		need |= 4;
+	if (want & (ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE))
+		need |= 2;
+	if (want & (ACCESS4_EXECUTE | ACCESS4_LOOKUP))
+		need |= 1;
+	return (bits & need) == need;
+}
+
+/* efs_access_check() without a round trip when the mode bits already grant want. */
+static int access_check_fast(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			     uint32_t want)
+{
+	if (want == 0 || mode_grants(in, cr, want))
+		return 0;
+	return efs_access_check(fs, cr, in, want);
+}
+
+int efs_fs_opendir_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *dir)
+{
+	return access_check_fast(fs, cr, dir, ACCESS4_READ);
+}
+
+/* open(2) of execve (and uselib): __FMODE_EXEC in the flags the kernel passes */
+#define EFS_FMODE_EXEC 0x20
+
+int efs_open_access_check(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			  int flags)
+{
+	uint32_t want = 0;
+
+	if (flags & EFS_FMODE_EXEC) {
+		want = ACCESS4_EXECUTE; /* only execute (nfs4_opendata_access) */
+	} else {
+		if ((flags & O_ACCMODE) != O_WRONLY)
+			want |= ACCESS4_READ;
+		if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+			want |= ACCESS4_MODIFY;
+	}
+	return access_check_fast(fs, cr, in, want);
+}
+
+int efs_create_existing(struct efs_fs *fs, const struct rpc_cred *cr, struct nfs4_open *op,
+			const struct nfs4_fh *fh, int flags, const struct nfs4_change_info *ci,
+			struct nfs4_attr *a)
+{
+	uint32_t want = 0, granted = 0;
+	struct nfs4_sattr sa;
+	struct nfs4_attr got;
+	bool existed;
+	int r;
+
+	if (!(a->valid & NFS4_ATTR_BIT(FATTR4_SIZE))) {
+		r = nfs4_getattr(fs->clnt, cr, fh, a);
+		if (r)
+			return efs_errno(r);
+	}
+	existed = ((a->valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && a->size > 0) ||
+		  ((ci->before != 0 || ci->after != 0) && ci->before == ci->after);
+	if (!existed)
+		return 0; /* ours: the creating open may do anything (even on mode 0444) */
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		want |= ACCESS4_READ;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		want |= ACCESS4_MODIFY;
+	r = nfs4_access(fs->clnt, cr, fh,
+			ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_EXECUTE, &granted);
+	if (r)
+		return efs_errno(r);
+	if ((granted & want) != want)
+		return -EACCES;
+	if (!(flags & O_TRUNC))
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.set = NFS4_SET_SIZE;
+	memset(&got, 0, sizeof(got));
+	r = nfs4_setattr_open(fs->clnt, cr, (flags & O_ACCMODE) != O_RDONLY ? op : NULL, fh, &sa,
+			      &got);
+	if (r)
+		return efs_errno(r);
+	if (efs_attr_complete(&got))
+		*a = got;
+	else
+		a->size = 0;
+	return 0;
 }
 
 int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
@@ -157,16 +329,56 @@ int efs_fs_refresh(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inod
 	struct nfs4_fh fh;
 	int r;
 
+	uint64_t seq = efs_inode_attr_begin(fs);
+
 	efs_io_writeout(fs, in); /* the server's size must include our cached writes */
 	efs_inode_fh(in, &fh);
 	r = nfs4_getattr(fs->clnt, cr, &fh, a);
 	if (r)
 		return efs_errno(r);
-	efs_inode_set_attr(in, a);
+	efs_inode_set_attr_seq(in, a, seq);
 	pthread_mutex_lock(&in->lock);
 	*a = in->attr;
 	pthread_mutex_unlock(&in->lock);
 	return 0;
+}
+
+/*
+ * A name in a directory not everyone may search is not kept by the kernel
+ * (entry timeout 0), so every walk comes here.  Answer it as the Linux
+ * client revalidates a dentry: while the directory's attributes are fresh
+ * and the name was seen within their timeout, with the caller's LOOKUP
+ * right from the mode bits or the access cache; no round trip.  1
+ * answered, 0 ask the server, -EACCES.
+ */
+static int lookup_cached(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *dir,
+			 const char *name, struct efs_entry *e)
+{
+	struct efs_inode *in;
+	struct nfs4_attr a;
+	uint64_t fileid;
+	int r;
+
+	if (fs->cfg.lookupcache == EFS_LOOKUPCACHE_NONE)
+		return 0;
+	/* as nfs_lookup_revalidate: the directory's attributes first */
+	if (!efs_inode_attr_fresh(fs, dir, NULL, NULL) && efs_fs_refresh(fs, cr, dir, &a) != 0)
+		return 0;
+	r = access_check_fast(fs, cr, dir, ACCESS4_LOOKUP);
+	if (r == -EACCES)
+		return r;
+	if (r || efs_dcache_recent(fs, dir, name, efs_inode_attr_timeout(fs, dir), &fileid) != 1)
+		return 0;
+	in = efs_inode_ref_fileid(fs, fileid);
+	if (!in)
+		return 0;
+	if (in == fs->root || !efs_inode_attr_fresh(fs, in, NULL, NULL)) {
+		efs_inode_unref(fs, in, 1);
+		return 0;
+	}
+	efs_fill_entry(fs, in, NULL, e);
+	e->entry_timeout = efs_entry_timeout(fs, dir);
+	return 1;
 }
 
 int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent, const char *name,
@@ -179,16 +391,24 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	uint64_t known;
 	int r;
 
+	uint64_t seq = efs_inode_attr_begin(fs);
+
 	memset(e, 0, sizeof(*e));
-	if (strlen(name) > 255)
+	if (strlen(name) > EFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1) {
+	if (!dot && !dotdot && efs_dcache_lookup(fs, dir, name, &known) == 1 &&
+	    (efs_inode_search_open(dir) || access_check_fast(fs, cr, dir, ACCESS4_LOOKUP) == 0)) {
 		/* a directory whose every name we know: no such name (inferred,
 		 * so the kernel keeps it no longer than we trust it) */
 		e->entry_timeout = efs_neg_timeout(fs, dir);
 		if (e->entry_timeout > EFS_DC_NEG_TRUST)
 			e->entry_timeout = EFS_DC_NEG_TRUST;
 		return -ENOENT;
+	}
+	if (!dot && !dotdot && !efs_inode_search_open(dir)) {
+		r = lookup_cached(fs, cr, dir, name, e);
+		if (r)
+			return r < 0 ? r : 0;
 	}
 	efs_inode_fh(dir, &dfh);
 	memset(&a, 0, sizeof(a));
@@ -211,12 +431,12 @@ int efs_fs_lookup(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 	if ((a.valid & NFS4_ATTR_BIT(FATTR4_NUMLINKS)) && a.nlink == 0 &&
 	    (a.valid & NFS4_ATTR_BIT(FATTR4_TYPE)) && a.type != NF4DIR)
 		return -ENOENT;
-	r = efs_inode_ref(fs, &fh, &a, &in);
+	r = efs_inode_ref_seq(fs, &fh, &a, seq, &in);
 	if (r)
 		return r;
 	if (!dot && !dotdot)
 		efs_dcache_name(fs, dir, name, in->fileid);
-	efs_fill_entry(fs, in, &a, e);
+	efs_fill_entry(fs, in, NULL, e); /* what the inode knows (a may be older) */
 	e->entry_timeout = efs_entry_timeout(fs, dir);
 	return 0;
 }
@@ -248,6 +468,29 @@ int efs_fs_getattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	return 0;
 }
 
+/*
+ * The kernel's SETATTR that only clears S_ISUID/S_ISGID (file_remove_privs
+ * before a write) from a caller who does not own the file: the owner's
+ * right, which the server refuses to the writer.
+ */
+static bool kill_suid_only(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			   uint32_t mode)
+{
+	struct nfs4_attr a;
+	uint32_t cur;
+
+	if (cr->uid == 0)
+		return false;
+	if (!efs_inode_attr_fresh(fs, in, &a, NULL) && efs_fs_refresh(fs, cr, in, &a) != 0)
+		return false;
+	if (a.type != NF4REG || !(a.valid & NFS4_ATTR_BIT(FATTR4_OWNER)) || a.uid == cr->uid)
+		return false;
+	cur = a.mode & 07777;
+	return mode != cur && (cur & (S_ISUID | S_ISGID)) != 0 &&
+	       (mode & ~(uint32_t)(S_ISUID | S_ISGID)) == (cur & ~(uint32_t)(S_ISUID | S_ISGID)) &&
+	       (mode & cur) == mode;
+}
+
 int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_file *f,
 		   const struct stat *in_st, int to_set, struct stat *st, double *timeout)
 {
@@ -259,10 +502,26 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	int r;
 
 	efs_stat_to_sattr(in_st, to_set, &sa);
+	if (sa.set == NFS4_SET_MODE && kill_suid_only(fs, cr, in, sa.mode)) {
+		/*
+		 * The server clears the bits on WRITE (see the top of this
+		 * file): what the kernel is told now is stale after the write.
+		 */
+		r = efs_fs_getattr(fs, cr, ino, st, timeout);
+		efs_inode_invalidate(in);
+		*timeout = 0;
+		return r;
+	}
 	if (sa.set == 0)
 		return efs_fs_getattr(fs, cr, ino, st, timeout);
 	if (fs->cfg.ro)
 		return -EROFS;
+	if ((sa.set & NFS4_SET_SIZE) && !(f && (f->share & OPEN4_SHARE_ACCESS_WRITE))) {
+		/* truncate(2), O_RDONLY|O_TRUNC: the VFS would have asked MAY_WRITE */
+		r = access_check_fast(fs, cr, in, ACCESS4_MODIFY);
+		if (r)
+			return r;
+	}
 	/*
 	 * Cached writes go first (as the Linux client syncs before SETATTR): a
 	 * truncate is ordered after them, and a later WRITE must not overwrite
@@ -293,8 +552,7 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int mask)
 {
 	struct efs_inode *in = efs_inode_get(fs, ino);
-	uint32_t want = 0, granted = 0, type;
-	struct nfs4_fh fh;
+	uint32_t want = 0, type;
 	int r;
 
 	type = efs_inode_type(in);
@@ -322,11 +580,7 @@ int efs_fs_access(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, in
 		return 0;
 	if ((mask & W_OK) && fs->cfg.ro)
 		return -EROFS;
-	efs_inode_fh(in, &fh);
-	r = nfs4_access(fs->clnt, cr, &fh, want, &granted);
-	if (r)
-		return efs_errno(r);
-	return (granted & want) == want ? 0 : -EACCES;
+	return efs_access_check(fs, cr, in, want);
 }
 
 int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct statvfs *sv)
@@ -351,7 +605,8 @@ int efs_fs_statfs(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, st
 	sv->f_files = (fsfilcnt_t)a.files_total;
 	sv->f_ffree = (fsfilcnt_t)a.files_free;
 	sv->f_favail = (fsfilcnt_t)a.files_avail;
-	sv->f_namemax = a.maxname ? a.maxname : 255;
+	/* what a name may be here: 255 (NAME_MAX, what EFS accepts), or less */
+	sv->f_namemax = a.maxname && a.maxname < EFS_NAME_MAX ? a.maxname : EFS_NAME_MAX;
 	if (fs->cfg.ro)
 		sv->f_flag |= ST_RDONLY;
 	return 0;

@@ -31,6 +31,10 @@
 struct efs_dname {
 	struct efs_dname *next;
 	uint64_t fileid; /* EFS_DC_PRESENT when unknown */
+	/* when a lookup (or listing with attributes) last showed the name, and the
+	 * directory's change attribute we knew then (efs_dcache_recent) */
+	struct timespec seen;
+	uint64_t dchange;
 	char name[];
 };
 
@@ -167,6 +171,8 @@ static void dc_add(struct efs_fs *fs, struct efs_dcache *dc, const char *name, u
 	}
 	memcpy(e->name, name, len + 1);
 	e->fileid = fileid;
+	e->seen.tv_sec = e->seen.tv_nsec = 0;
+	e->dchange = 0;
 	e->next = *pp;
 	*pp = e;
 	dc->n++;
@@ -238,9 +244,16 @@ void efs_dcache_name(struct efs_fs *fs, struct efs_inode *dir, const char *name,
 			dc_del(fs, dir->dc, name);
 		}
 	} else if ((dc = dc_get(dir)) != NULL) {
+		struct efs_dname *e;
+
 		if (dc->complete && !*dc_slot(dc, name))
 			dc_incomplete(dc); /* appeared behind our back */
 		dc_add(fs, dc, name, fileid);
+		e = *dc_slot(dc, name);
+		if (e && (dir->attr.valid & NFS4_ATTR_BIT(FATTR4_CHANGE))) {
+			clock_gettime(CLOCK_MONOTONIC, &e->seen);
+			e->dchange = dir->attr.change;
+		}
 	}
 	pthread_mutex_unlock(&dir->lock);
 }
@@ -276,6 +289,28 @@ int efs_dcache_lookup(struct efs_fs *fs, struct efs_inode *dir, const char *name
 	    (dc->verified.tv_sec || dc->verified.tv_nsec) && ts_age(&dc->verified) < tmo)
 		r = 1;
 out:
+	pthread_mutex_unlock(&dir->lock);
+	return r;
+}
+
+int efs_dcache_recent(struct efs_fs *fs, struct efs_inode *dir, const char *name, double max_age,
+		      uint64_t *fileid)
+{
+	struct efs_dname *e;
+	int r = 0;
+
+	(void)fs;
+	pthread_mutex_lock(&dir->lock);
+	if (dir->dc) {
+		e = *dc_slot(dir->dc, name);
+		if (e && e->fileid != 0 && e->fileid != EFS_DC_PRESENT &&
+		    (e->seen.tv_sec || e->seen.tv_nsec) && ts_age(&e->seen) < max_age &&
+		    (dir->attr.valid & NFS4_ATTR_BIT(FATTR4_CHANGE)) &&
+		    e->dchange == dir->attr.change) {
+			*fileid = e->fileid;
+			r = 1;
+		}
+	}
 	pthread_mutex_unlock(&dir->lock);
 	return r;
 }
@@ -447,11 +482,51 @@ void efs_fs_create_end(struct efs_fs *fs, uint64_t parent, const char *name)
 	efs_inode_note_local_change(dir);
 }
 
+int efs_fs_dir_names(struct efs_fs *fs, uint64_t ino,
+		     void (*fn)(void *arg, uint64_t parent, const char *name), void *arg)
+{
+	struct efs_inode *dir = efs_inode_get(fs, ino);
+	char **names = NULL;
+	size_t n = 0, i, b;
+	int r = 0;
+
+	pthread_mutex_lock(&dir->lock);
+	if (dir->dc && dir->dc->n > 0) {
+		names = calloc(dir->dc->n, sizeof(*names));
+		if (!names)
+			r = -ENOMEM;
+		for (b = 0; names && b < dir->dc->nb; b++) {
+			struct efs_dname *e;
+
+			for (e = dir->dc->tab[b]; e && n < dir->dc->n; e = e->next) {
+				names[n] = strdup(e->name);
+				if (!names[n]) {
+					r = -ENOMEM;
+					break;
+				}
+				n++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&dir->lock);
+	for (i = 0; i < n; i++) {
+		fn(arg, ino, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
 int efs_fs_opendir(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_dir **dp)
 {
-	struct efs_dir *d = calloc(1, sizeof(*d));
+	struct efs_dir *d;
+	int r;
 
-	(void)cr;
+	/* the VFS's MAY_READ, which the kernel does not ask without default_permissions */
+	r = efs_fs_opendir_check(fs, cr, efs_inode_get(fs, ino));
+	if (r)
+		return r;
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->inode = efs_inode_get(fs, ino);
@@ -602,6 +677,7 @@ static int fetch(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_dir *d
 		d->build = NULL;
 	}
 	efs_inode_fh(d->inode, &fh);
+	d->fetch_seq = efs_inode_attr_begin(fs);
 	r = nfs4_readdir(fs->clnt, cr, &fh, cookie, d->verf, maxcount, plus, collect, d, &eof);
 	if (r) {
 		buf_clear(d);
@@ -626,16 +702,17 @@ static int fetch(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_dir *d
 }
 
 /* Entry for a buffered dirent; with plus and a usable handle, takes a lookup ref. */
-static void make_entry(struct efs_fs *fs, struct efs_inode *dir, const struct efs_dirent_buf *b,
+static void make_entry(struct efs_fs *fs, struct efs_dir *d, const struct efs_dirent_buf *b,
 		       bool plus, struct efs_entry *e)
 {
 	const struct nfs4_attr *a = &b->attr;
-	struct efs_inode *in;
+	struct efs_inode *in, *dir = d->inode;
 
 	memset(e, 0, sizeof(*e));
 	if (plus && a->rdattr_error == 0 && (a->valid & NFS4_ATTR_BIT(FATTR4_FILEHANDLE)) &&
-	    a->fh.len > 0 && efs_attr_complete(a) && efs_inode_ref(fs, &a->fh, a, &in) == 0) {
-		efs_fill_entry(fs, in, a, e);
+	    a->fh.len > 0 && efs_attr_complete(a) &&
+	    efs_inode_ref_seq(fs, &a->fh, a, d->fetch_seq, &in) == 0) {
+		efs_fill_entry(fs, in, NULL, e);
 		e->entry_timeout = efs_entry_timeout(fs, dir);
 		efs_dcache_name(fs, dir, b->name, a->fileid);
 		return;
@@ -712,7 +789,7 @@ int efs_fs_readdir(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_dir 
 			if (b->cookie <= 2)
 				efs_log(EFS_LOG_WARN, "readdir: server cookie %llu is reserved",
 					(unsigned long long)b->cookie);
-			make_entry(fs, d->inode, b, plus, &e);
+			make_entry(fs, d, b, plus, &e);
 			if (fill(arg, b->name, &e, b->cookie)) {
 				if (e.ino)
 					efs_fs_forget(fs, e.ino, 1);

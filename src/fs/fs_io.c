@@ -246,6 +246,11 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 	}
 	if (a.valid && efs_inode_set_attr_changed(in, &a) && fs->inval)
 		fs->inval(fs->inval_arg, ino, false); /* close-to-open: kernel attrs are stale */
+	r = efs_open_access_check(fs, cr, in, flags); /* what OPEN does not check */
+	if (r) {
+		nfs4_open_release(fs->clnt, cr, op, acc);
+		return r;
+	}
 	*fp = file_new(fs, cr, in, op, flags);
 	if (!*fp) {
 		nfs4_open_release(fs->clnt, cr, op, acc);
@@ -272,18 +277,20 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 		return -ENAMETOOLONG;
 	if (fs->cfg.ro)
 		return -EROFS;
-	if ((flags & O_TRUNC) && !excl) {
-		/* UNCHECKED4 on an existing file: size 0 truncates it */
-		sa.set |= NFS4_SET_SIZE;
-		sa.size = 0;
-	}
 	efs_inode_fh(efs_inode_get(fs, parent), &dfh);
 	memset(&a, 0, sizeof(a));
+	memset(&ci, 0, sizeof(ci));
 	r = nfs4_open_by_name(fs->clnt, cr, &dfh, name, share_access(flags), true, excl, &sa, &op,
 			      &a, &ci);
 	if (r)
 		return efs_errno(r);
 	nfs4_open_get_fh(op, &fh);
+	if (!excl) {
+		/* an existing file: checked as an open, then O_TRUNC (see fs.c) */
+		r = efs_create_existing(fs, cr, op, &fh, flags, &ci, &a);
+		if (r)
+			goto fail_close;
+	}
 	if (!efs_attr_complete(&a)) {
 		r = nfs4_getattr(fs->clnt, cr, &fh, &a);
 		if (r) {

@@ -15,7 +15,7 @@ static int check_name(const char *name)
 
 	if (n == 0)
 		return -EINVAL;
-	if (n > 255)
+	if (n > EFS_NAME_MAX)
 		return -ENAMETOOLONG;
 	return 0;
 }

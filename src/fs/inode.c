@@ -116,6 +116,12 @@ static void unhash(struct efs_fs *fs, struct efs_inode *in)
 int efs_inode_ref(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4_attr *attr,
 		  struct efs_inode **out)
 {
+	return efs_inode_ref_seq(fs, fh, attr, UINT64_MAX, out);
+}
+
+int efs_inode_ref_seq(struct efs_fs *fs, const struct nfs4_fh *fh, const struct nfs4_attr *attr,
+		      uint64_t seq, struct efs_inode **out)
+{
 	struct efs_inode *in, *fresh = NULL;
 	size_t slot;
 
@@ -157,9 +163,27 @@ found:
 	pthread_mutex_lock(&in->lock);
 	in->fh = *fh;
 	pthread_mutex_unlock(&in->lock);
-	efs_inode_set_attr(in, attr);
+	efs_inode_set_attr_seq(in, attr, seq);
 	*out = in;
 	return 0;
+}
+
+struct efs_inode *efs_inode_ref_fileid(struct efs_fs *fs, uint64_t fileid)
+{
+	struct efs_inode *in;
+
+	pthread_mutex_lock(&fs->table_lock);
+	if (fs->root->fileid == fileid) {
+		in = fs->root;
+	} else {
+		for (in = fs->hash[hash_slot(fileid)]; in; in = in->hnext)
+			if (in->fileid == fileid && in->nlookup > 0)
+				break;
+	}
+	if (in)
+		in->nlookup++;
+	pthread_mutex_unlock(&fs->table_lock);
+	return in;
 }
 
 void efs_inode_unref(struct efs_fs *fs, struct efs_inode *in, uint64_t n)
@@ -236,13 +260,55 @@ static void ac_update(struct efs_inode *in, const struct nfs4_attr *a, const str
 	}
 }
 
+/* The mode, owner or group moved: cached ACCESS results are void (in->lock held). */
+static void access_check_perm_change(struct efs_inode *in, const struct nfs4_attr *a)
+{
+	const struct nfs4_attr *c = &in->attr;
+	uint64_t v = a->valid & c->valid;
+	bool moved = !in->attr_valid;
+
+	if ((v & NFS4_ATTR_BIT(FATTR4_MODE)) && c->mode != a->mode)
+		moved = true;
+	if ((v & NFS4_ATTR_BIT(FATTR4_OWNER)) && c->uid != a->uid)
+		moved = true;
+	if ((v & NFS4_ATTR_BIT(FATTR4_OWNER_GROUP)) && c->gid != a->gid)
+		moved = true;
+	if (moved)
+		memset(in->access, 0, sizeof(in->access));
+}
+
+uint64_t efs_inode_attr_begin(struct efs_fs *fs)
+{
+	return atomic_load(&fs->size_seq);
+}
+
 void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 {
-	struct nfs4_attr *c = &in->attr;
+	efs_inode_set_attr_seq(in, a, UINT64_MAX);
+}
+
+void efs_inode_set_attr_seq(struct efs_inode *in, const struct nfs4_attr *a_in, uint64_t seq)
+{
+	struct nfs4_attr *c = &in->attr, guarded;
+	const struct nfs4_attr *a = a_in;
 	struct timespec now;
+	bool stale = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&in->lock);
+	if (in->grow_seq > seq && in->attr_valid && (c->valid & NFS4_ATTR_BIT(FATTR4_SIZE)) &&
+	    (a->valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && a->size < c->size) {
+		/*
+		 * This client extended the file while the reply was in flight:
+		 * its size is from before our writes.  Keep ours, and do not
+		 * trust the rest either (the next GETATTR asks again).
+		 */
+		guarded = *a;
+		guarded.size = c->size;
+		a = &guarded;
+		stale = true;
+	}
+	access_check_perm_change(in, a);
 	if (in->fs)
 		ac_update(in, a, &now);
 	if (efs_attr_complete(a) || !in->attr_valid) {
@@ -273,6 +339,10 @@ void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 		c->valid |= v;
 	}
 	in->attr_time = now;
+	if (stale) {
+		in->attr_time.tv_sec = 0;
+		in->attr_time.tv_nsec = 0;
+	}
 	in->attr_valid = true;
 	if (in->fs) {
 		in->attr_epoch = atomic_load(&in->fs->attr_epoch);
@@ -306,8 +376,11 @@ void efs_inode_invalidate(struct efs_inode *in)
 void efs_inode_grow(struct efs_inode *in, uint64_t end)
 {
 	pthread_mutex_lock(&in->lock);
-	if ((in->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && in->attr.size < end)
+	if ((in->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)) && in->attr.size < end) {
 		in->attr.size = end;
+		if (in->fs)
+			in->grow_seq = atomic_fetch_add(&in->fs->size_seq, 1) + 1;
+	}
 	in->attr_time.tv_sec = 0;
 	in->attr_time.tv_nsec = 0;
 	pthread_mutex_unlock(&in->lock);
@@ -393,4 +466,85 @@ void efs_inode_stale_fileid(struct efs_fs *fs, uint64_t fileid)
 void efs_fs_attr_stale_all(struct efs_fs *fs)
 {
 	atomic_fetch_add(&fs->attr_epoch, 1);
+}
+
+/* ---- the access cache (the Linux client's nfs_access_get_cached) ---- */
+
+static bool cred_equal(const struct efs_access_ent *e, const struct rpc_cred *cr)
+{
+	return e->uid == cr->uid && e->gid == cr->gid && e->ngroups == cr->ngroups &&
+	       memcmp(e->groups, cr->groups, cr->ngroups * sizeof(cr->groups[0])) == 0;
+}
+
+bool efs_access_cached(struct efs_fs *fs, struct efs_inode *in, const struct rpc_cred *cr,
+		       uint32_t *granted)
+{
+	double tmo = efs_inode_attr_timeout(fs, in);
+	struct timespec now;
+	bool hit = false;
+	unsigned int i;
+
+	if (tmo <= 0 || cr->ngroups > RPC_AUTH_SYS_MAX_GROUPS)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&in->lock);
+	for (i = 0; i < EFS_ACCESS_SLOTS; i++) {
+		struct efs_access_ent *e = &in->access[i];
+		double age;
+
+		if (!e->valid || !cred_equal(e, cr))
+			continue;
+		age = ts_diff(&now, &e->time);
+		if (e->epoch == atomic_load(&fs->attr_epoch) && age >= 0 && age < tmo) {
+			*granted = e->granted;
+			hit = true;
+		} else {
+			e->valid = false;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&in->lock);
+	return hit;
+}
+
+void efs_access_store(struct efs_fs *fs, struct efs_inode *in, const struct rpc_cred *cr,
+		      uint32_t granted)
+{
+	struct efs_access_ent *e = NULL;
+	unsigned int i;
+
+	if (cr->ngroups > RPC_AUTH_SYS_MAX_GROUPS)
+		return;
+	pthread_mutex_lock(&in->lock);
+	for (i = 0; i < EFS_ACCESS_SLOTS; i++) {
+		if (in->access[i].valid && cred_equal(&in->access[i], cr)) {
+			e = &in->access[i];
+			break;
+		}
+	}
+	if (!e) {
+		e = &in->access[in->access_next];
+		in->access_next = (in->access_next + 1) % EFS_ACCESS_SLOTS;
+	}
+	memset(e, 0, sizeof(*e));
+	e->valid = true;
+	e->uid = cr->uid;
+	e->gid = cr->gid;
+	e->ngroups = cr->ngroups;
+	memcpy(e->groups, cr->groups, cr->ngroups * sizeof(cr->groups[0]));
+	e->granted = granted;
+	clock_gettime(CLOCK_MONOTONIC, &e->time);
+	e->epoch = atomic_load(&fs->attr_epoch);
+	pthread_mutex_unlock(&in->lock);
+}
+
+bool efs_inode_search_open(struct efs_inode *in)
+{
+	bool open = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->attr_valid && (in->attr.valid & NFS4_ATTR_BIT(FATTR4_MODE)))
+		open = (in->attr.mode & 0111) == 0111;
+	pthread_mutex_unlock(&in->lock);
+	return open;
 }

@@ -87,8 +87,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	struct efs_fs *fs = ((struct efs_fuse *)userdata)->fs;
 	unsigned want = FUSE_CAP_DONT_MASK | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
 			FUSE_CAP_ASYNC_READ | FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_PARALLEL_DIROPS;
+	unsigned before = conn->want;
 
 	conn->want |= want & conn->capable;
+	efs_log(EFS_LOG_DEBUG,
+		"fuse init: capable 0x%x, libfuse default 0x%x, asked 0x%x, missing 0x%x",
+		conn->capable, before, want, want & ~conn->capable);
 	conn->want &=
 		~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
 			    FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE);
@@ -99,8 +103,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->max_readahead < efs_fs_rsize(fs))
 		conn->max_readahead = efs_fs_rsize(fs);
 	conn->time_gran = 1;
-	efs_log(EFS_LOG_DEBUG, "fuse init: proto %u.%u, max_write %u, max_readahead %u",
-		conn->proto_major, conn->proto_minor, conn->max_write, conn->max_readahead);
+	efs_log(EFS_LOG_DEBUG, "fuse init: proto %u.%u, max_write %u, max_readahead %u, want 0x%x",
+		conn->proto_major, conn->proto_minor, conn->max_write, conn->max_readahead,
+		conn->want);
 }
 
 static void op_destroy(void *userdata)
@@ -164,16 +169,28 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, tmo);
 }
 
+/* Drop the kernel's dentry parent/name (efs_fs_dir_names callback). */
+static void inval_entry(void *arg, uint64_t parent, const char *name)
+{
+	struct efs_fuse *f = arg;
+	int r = fuse_lowlevel_notify_inval_entry(f->se, (fuse_ino_t)parent, name, strlen(name));
+
+	if (r < 0 && r != -ENOENT)
+		efs_log(EFS_LOG_DEBUG, "notify_inval_entry %s: %s", name, strerror(-r));
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
 	struct efs_file *f = fi ? (struct efs_file *)(uintptr_t)fi->fh : NULL;
+	struct efs_fuse *ef = fuse_req_userdata(req);
+	struct efs_fs *fs = ef->fs;
 	struct rpc_cred cr;
 	struct stat st;
 	double tmo;
 	int set = 0, r;
 
-	efs_fs_count_op(req_fs(req), EFS_OP_SETATTR);
+	efs_fs_count_op(fs, EFS_OP_SETATTR);
 	if (to_set & FUSE_SET_ATTR_MODE)
 		set |= EFS_SET_MODE;
 	if (to_set & FUSE_SET_ATTR_UID)
@@ -191,11 +208,21 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		set |= EFS_SET_MTIME;
 	efs_fuse_cred(req, &cr);
-	r = efs_fs_setattr(req_fs(req), &cr, ino, f, attr, set, &st, &tmo);
-	if (r < 0)
+	r = efs_fs_setattr(fs, &cr, ino, f, attr, set, &st, &tmo);
+	if (r < 0) {
 		reply_status(req, "setattr", ino, NULL, r);
-	else
-		fuse_reply_attr(req, &st, tmo);
+		return;
+	}
+	fuse_reply_attr(req, &st, tmo);
+	/*
+	 * A directory not everyone may search any more: the kernel must not
+	 * serve the names it cached in it (each walk asks us from now on, see
+	 * fs.c).  After the reply (req is gone): the kernel takes the
+	 * directory's lock.
+	 */
+	if (S_ISDIR(st.st_mode) && (set & (EFS_SET_MODE | EFS_SET_UID | EFS_SET_GID)) &&
+	    (st.st_mode & 0111) != 0111)
+		efs_fs_dir_names(fs, ino, inval_entry, ef);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -332,6 +359,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fi->keep_cache = 0;
 	if (fi->flags & O_DIRECT)
 		fi->direct_io = 1;
+	e.entry_timeout = efs_fs_entry_timeout(fs, parent);
 	to_param(&e, &fe);
 	if (fuse_reply_create(req, &fe, fi) != 0) {
 		efs_fs_release(fs, f);

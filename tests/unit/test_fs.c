@@ -52,7 +52,7 @@ static void attr_of(uint64_t fileid, uint32_t type, struct nfs4_attr *a)
 		   NFS4_ATTR_BIT(FATTR4_NUMLINKS) | NFS4_ATTR_BIT(FATTR4_CHANGE);
 	a->type = type;
 	a->fileid = fileid;
-	a->mode = 0644;
+	a->mode = type == NF4DIR ? 0755 : 0644; /* directories searchable by all */
 	a->nlink = 1;
 	a->size = 42;
 	a->change = 1;
@@ -148,7 +148,8 @@ int nfs4_access(struct nfs4_client *c, const struct rpc_cred *cr, const struct n
 {
 	(void)c;
 	(void)fh;
-	*granted = cr->uid == 0 ? want : (want & ACCESS4_READ);
+	/* root: everything; uid 2002: nothing (issue 7 tests); others: READ */
+	*granted = cr->uid == 0 ? want : cr->uid == 2002 ? 0 : (want & ACCESS4_READ);
 	return 0;
 }
 
@@ -1168,6 +1169,143 @@ static void test_free_closes_leftovers(void **state)
 	assert_int_equal(srv.closes, 1);
 }
 
+/* ---- permissions and attribute replies in flight (issue 7) ---- */
+
+static const struct rpc_cred user_cred = {2001, 2001, 0, {0}};
+
+/* The fake grants a non-root caller READ only. */
+static void test_open_access_after_open(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_file *f;
+	struct efs_entry e;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f30", &e), 0);
+	assert_int_equal(efs_fs_open(fs, &user_cred, e.ino, O_RDONLY, &f), 0);
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	/* execve's open needs EXECUTE, a write open MODIFY: OPEN is given back */
+	assert_int_equal(efs_fs_open(fs, &user_cred, e.ino, O_RDONLY | 0x20, &f), -EACCES);
+	assert_int_equal(efs_fs_open(fs, &user_cred, e.ino, O_RDWR, &f), -EACCES);
+	assert_int_equal(srv.closes, 3);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_RDWR, &f), 0);
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
+static void test_truncate_needs_modify(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_file *f;
+	struct efs_entry e;
+	struct stat in, st;
+	double tmo;
+
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f31", &e), 0);
+	/* truncate(2) and O_RDONLY|O_TRUNC (a read-only open) */
+	assert_int_equal(efs_fs_setattr(fs, &user_cred, e.ino, NULL, &in, EFS_SET_SIZE, &st, &tmo),
+			 -EACCES);
+	assert_int_equal(efs_fs_open(fs, &user_cred, e.ino, O_RDONLY, &f), 0);
+	assert_int_equal(efs_fs_setattr(fs, &user_cred, e.ino, f, &in, EFS_SET_SIZE, &st, &tmo),
+			 -EACCES);
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	assert_int_equal(efs_fs_setattr(fs, &root_cred, e.ino, NULL, &in, EFS_SET_SIZE, &st, &tmo),
+			 0);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
+static void test_opendir_needs_read(void **state)
+{
+	struct efs_fs *fs = *state;
+	const struct rpc_cred nobody = {2002, 2002, 0, {0}};
+	struct efs_dir *d;
+
+	assert_int_equal(efs_fs_opendir(fs, &user_cred, EFS_ROOT_INO, &d), 0);
+	efs_fs_releasedir(fs, d);
+	assert_int_equal(efs_fs_opendir(fs, &nobody, EFS_ROOT_INO, &d), -EACCES);
+	assert_int_equal(efs_fs_access(fs, &user_cred, EFS_ROOT_INO, R_OK), 0);
+	assert_int_equal(efs_fs_access(fs, &user_cred, EFS_ROOT_INO, X_OK), -EACCES);
+	assert_int_equal(efs_fs_access(fs, &nobody, EFS_ROOT_INO, R_OK), -EACCES);
+}
+
+/* Names in a directory not every class may search are not kept by the kernel. */
+static void test_entry_timeout_search_closed(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_inode *root = efs_inode_get(fs, EFS_ROOT_INO);
+	struct nfs4_attr a;
+	struct efs_entry e;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f32", &e), 0);
+	assert_true(e.entry_timeout >= 30);
+	efs_fs_forget(fs, e.ino, 1);
+	attr_of(2, NF4DIR, &a);
+	a.change = srv.dchange;
+	a.mode = 0711 & ~0001; /* others may not search */
+	efs_inode_set_attr(root, &a);
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f32", &e), 0);
+	assert_true(e.entry_timeout == 0);
+	assert_true(efs_fs_entry_timeout(fs, EFS_ROOT_INO) == 0);
+	efs_fs_forget(fs, e.ino, 1);
+	a.mode = 0711;
+	efs_inode_set_attr(root, &a);
+	assert_true(efs_fs_entry_timeout(fs, EFS_ROOT_INO) >= 30);
+}
+
+/* A GETATTR reply sent before this client extended the file cannot shrink it. */
+static void test_inflight_reply_does_not_shrink(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_inode *in;
+	struct nfs4_attr a;
+	struct efs_entry e;
+	struct stat st;
+	uint64_t seq;
+	unsigned g;
+	double tmo;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f33", &e), 0);
+	in = efs_inode_get(fs, e.ino);
+	seq = efs_inode_attr_begin(fs); /* the GETATTR goes out */
+	efs_inode_grow(in, 4096);	/* a write extends the file meanwhile */
+	attr_of(33, NF4REG, &a);	/* the reply: size 42, from before */
+	efs_inode_set_attr_seq(in, &a, seq);
+	g = srv.getattrs;
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(srv.getattrs, g + 1); /* not trusted: asked again */
+	/* the fake's size (42) now comes from a GETATTR sent after the write */
+	assert_int_equal(st.st_size, 42);
+	/* a reply sent after the extension is taken as is */
+	seq = efs_inode_attr_begin(fs);
+	efs_inode_set_attr_seq(in, &a, seq);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(st.st_size, 42);
+	/* and one sent before keeps our size */
+	seq = efs_inode_attr_begin(fs);
+	efs_inode_grow(in, 8192);
+	efs_inode_set_attr_seq(in, &a, seq);
+	pthread_mutex_lock(&in->lock);
+	assert_int_equal(in->attr.size, 8192);
+	pthread_mutex_unlock(&in->lock);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
+static void test_statfs_namemax(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct statvfs sv;
+	struct efs_entry e;
+	char name[300];
+
+	assert_int_equal(efs_fs_statfs(fs, &root_cred, EFS_ROOT_INO, &sv), 0);
+	assert_int_equal(sv.f_namemax, 255);
+	memset(name, 'f', 256);
+	name[256] = '\0';
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, name, &e), -ENAMETOOLONG);
+	assert_int_equal(efs_fs_mkdir(fs, &root_cred, EFS_ROOT_INO, name, 0755, 0, &e),
+			 -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1192,6 +1330,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_closes_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_access_after_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_needs_modify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opendir_needs_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_timeout_search_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inflight_reply_does_not_shrink, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_statfs_namemax, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
