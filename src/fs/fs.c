@@ -491,6 +491,30 @@ static bool kill_suid_only(struct efs_fs *fs, const struct rpc_cred *cr, struct 
 	       (mode & cur) == mode;
 }
 
+/*
+ * A chmod/chown that changes nothing against fresh cached attributes (tar's
+ * fchown + fchmod after writing a file): no round trip.  Only when the
+ * caller owns the file (or is root: the server would allow it either way),
+ * and never for set-id files (chown clears those bits even when the owner
+ * stays the same).
+ */
+static bool setattr_is_noop(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
+			    const struct nfs4_sattr *sa, struct nfs4_attr *a)
+{
+	const uint64_t need = NFS4_ATTR_BIT(FATTR4_MODE) | NFS4_ATTR_BIT(FATTR4_OWNER) |
+			      NFS4_ATTR_BIT(FATTR4_OWNER_GROUP);
+
+	if (sa->set & ~(uint32_t)(NFS4_SET_MODE | NFS4_SET_UID | NFS4_SET_GID))
+		return false;
+	if (!efs_inode_attr_fresh(fs, in, a, NULL) || (a->valid & need) != need)
+		return false;
+	if ((cr->uid != 0 && cr->uid != a->uid) || (a->mode & (S_ISUID | S_ISGID)))
+		return false;
+	return (!(sa->set & NFS4_SET_MODE) || (sa->mode & 07777) == (a->mode & 07777)) &&
+	       (!(sa->set & NFS4_SET_UID) || sa->uid == a->uid) &&
+	       (!(sa->set & NFS4_SET_GID) || sa->gid == a->gid);
+}
+
 int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, struct efs_file *f,
 		   const struct stat *in_st, int to_set, struct stat *st, double *timeout)
 {
@@ -516,6 +540,11 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 		return efs_fs_getattr(fs, cr, ino, st, timeout);
 	if (fs->cfg.ro)
 		return -EROFS;
+	if (setattr_is_noop(fs, cr, in, &sa, &a)) {
+		efs_attr_to_stat(&a, fs->wsize, st);
+		*timeout = efs_inode_attr_timeout(fs, in);
+		return 0;
+	}
 	if ((sa.set & NFS4_SET_SIZE) && !(f && (f->share & OPEN4_SHARE_ACCESS_WRITE))) {
 		/* truncate(2), O_RDONLY|O_TRUNC: the VFS would have asked MAY_WRITE */
 		r = access_check_fast(fs, cr, in, ACCESS4_MODIFY);

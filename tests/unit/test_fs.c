@@ -29,7 +29,7 @@ static struct {
 	uint8_t write_verf[NFS4_VERIFIER_SIZE];
 	uint8_t commit_verf[NFS4_VERIFIER_SIZE];
 	unsigned writes, commits, readdirs, closes, unlocks;
-	unsigned getattrs, lookups;
+	unsigned getattrs, lookups, setattrs;
 	uint64_t dchange; /* every directory's change attribute (one counter) */
 	uint32_t last_stable;
 	uint64_t last_off;
@@ -140,6 +140,7 @@ int nfs4_setattr(struct nfs4_client *c, const struct rpc_cred *cr, const struct 
 {
 	(void)sid;
 	(void)sa;
+	srv.setattrs++;
 	return nfs4_getattr(c, cr, fh, attr);
 }
 
@@ -844,6 +845,44 @@ static void test_read_loops_on_short(void **state)
 	free(buf);
 }
 
+/* tar's fchown/fchmod to what the file already has: no SETATTR (issue 11) */
+static void test_setattr_noop_skipped(void **state)
+{
+	static const struct rpc_cred other = {2001, 2001, 0, {0}};
+	struct efs_fs *fs = *state;
+	struct stat in, out;
+	struct efs_entry e;
+	struct nfs4_attr a;
+	double tmo;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f21", &e), 0);
+	attr_of(21, NF4REG, &a); /* owner root, fresh */
+	a.valid |= NFS4_ATTR_BIT(FATTR4_OWNER) | NFS4_ATTR_BIT(FATTR4_OWNER_GROUP);
+	efs_inode_set_attr(efs_inode_get(fs, e.ino), &a);
+	memset(&in, 0, sizeof(in));
+	in.st_mode = 0644;
+	in.st_uid = 0;
+	in.st_gid = 0;
+	srv.setattrs = 0;
+	assert_int_equal(efs_fs_setattr(fs, &root_cred, e.ino, NULL, &in,
+					EFS_SET_MODE | EFS_SET_UID | EFS_SET_GID, &out, &tmo),
+			 0);
+	assert_int_equal(srv.setattrs, 0);
+	assert_int_equal(out.st_mode & 07777, 0644);
+	/* a real change goes out */
+	in.st_mode = 0600;
+	assert_int_equal(efs_fs_setattr(fs, &root_cred, e.ino, NULL, &in, EFS_SET_MODE, &out, &tmo),
+			 0);
+	assert_int_equal(srv.setattrs, 1);
+	/* a non-owner's no-op is the server's to judge (EPERM there) */
+	in.st_mode = 0644;
+	efs_inode_set_attr(efs_inode_get(fs, e.ino), &a);
+	srv.setattrs = 0;
+	efs_fs_setattr(fs, &other, e.ino, NULL, &in, EFS_SET_MODE, &out, &tmo);
+	assert_int_equal(srv.setattrs, 1);
+	efs_fs_forget(fs, e.ino, 1);
+}
+
 static void test_commit_verifier(void **state)
 {
 	struct efs_fs *fs = *state;
@@ -1337,6 +1376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inflight_reply_does_not_shrink, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_statfs_namemax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setattr_noop_skipped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
