@@ -65,6 +65,7 @@ struct efs_fs_cfg {
 	enum efs_lookupcache lookupcache;
 	bool nocto;	     /* nocto: open() may use fresh cached attributes (no revalidation) */
 	uint64_t cache_size; /* write-back cache cap, bytes (0: 256 MiB) */
+	unsigned int wb_age; /* seconds before dirty data is written back (0: 30) */
 	bool sync_writes;    /* every write FILE_SYNC (noac), no write-back */
 };
 

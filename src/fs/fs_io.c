@@ -4,11 +4,13 @@
  * The open state is nfs4/nfs4_state.h's: shared by the opens of one file by
  * one credential, released (OPEN_DOWNGRADE / CLOSE) at FUSE RELEASE.
  *
- * Data path (issue 3): ordinary writes land in the write-back cache
+ * Data path (issues 3, 10): ordinary writes land in the inode's data object
  * (cache/wbcache.h) and are sent as UNSTABLE4 WRITEs in the background;
  * flush (every close) and fsync return once the inode's data is written
- * and COMMITted.  O_SYNC/O_DSYNC/O_DIRECT opens, and noac mounts, write
- * FILE_SYNC4 at once.  Reads go through the open's read-ahead
+ * and COMMITted, and report the write-back errors this open file
+ * description has not seen (errseq: fsync consumes, close reports).
+ * O_APPEND writes at the local end of file, which counts cached writes.  O_SYNC/O_DSYNC/O_DIRECT
+ * opens, and noac mounts, write FILE_SYNC4 at once.  Reads go through the open's read-ahead
  * (cache/readahead.h), after pushing cached writes they overlap.  The
  * kernel keeps its page cache across opens while the change attribute is
  * the one it was filled at (keep_cache).
@@ -36,13 +38,18 @@ static uint32_t share_access(int flags)
 
 static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f);
 
+static struct wb_file *inode_wb(struct efs_fs *fs, struct efs_inode *in);
+
 static struct efs_file *file_new(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_inode *in,
 				 struct nfs4_open *op, int flags)
 {
-	struct efs_file *f = calloc(1, sizeof(*f));
+	struct wb_file *wb = inode_wb(fs, in);
+
+	struct efs_file *f = wb ? calloc(1, sizeof(*f)) : NULL;
 
 	if (!f)
 		return NULL;
+	f->wb_since = wb_file_err_sample(wb);
 	f->inode = in;
 	f->op = op;
 	f->share = share_access(flags);
@@ -74,10 +81,10 @@ static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 	wbcache_get_stats(fs->wb, &st);
 	n = snprintf(buf + *used, len - *used,
 		     "wb.writes %llu\nwb.write_bytes %llu\nwb.commits %llu\nwb.resends %llu\n"
-		     "wb.used_bytes %zu\nwb.peak_bytes %zu\n",
+		     "wb.used_bytes %zu\nwb.peak_bytes %zu\nwb.aged %llu\nwb.cap_waits %llu\n",
 		     (unsigned long long)st.writes, (unsigned long long)st.write_bytes,
 		     (unsigned long long)st.commits, (unsigned long long)st.resends, st.used,
-		     st.peak);
+		     st.peak, (unsigned long long)st.aged, (unsigned long long)st.cap_waits);
 	*used += n > 0 ? (size_t)n : 0;
 }
 
@@ -86,6 +93,7 @@ int efs_io_init(struct efs_fs *fs)
 	struct wbcache_cfg wc = {
 		.cap = fs->cfg.cache_size ? fs->cfg.cache_size : (uint64_t)256 << 20,
 		.flushers = 8,
+		.age_ms = (fs->cfg.wb_age ? fs->cfg.wb_age : 30) * 1000u,
 	};
 
 	fs->wb = wbcache_new(fs->clnt, &wc);
@@ -107,19 +115,6 @@ void efs_io_fini(struct efs_fs *fs)
 	fs->ra = NULL;
 }
 
-/* The inode's write-back file, created on first use; NULL on ENOMEM. */
-static struct wb_file *inode_wb(struct efs_fs *fs, struct efs_inode *in)
-{
-	struct wb_file *wb;
-
-	pthread_mutex_lock(&in->lock);
-	if (!in->wb)
-		in->wb = wb_file_new(fs->wb, &in->fh);
-	wb = in->wb;
-	pthread_mutex_unlock(&in->lock);
-	return wb;
-}
-
 static struct wb_file *inode_wb_peek(struct efs_inode *in)
 {
 	struct wb_file *wb;
@@ -128,6 +123,45 @@ static struct wb_file *inode_wb_peek(struct efs_inode *in)
 	wb = in->wb;
 	pthread_mutex_unlock(&in->lock);
 	return wb;
+}
+
+/* The inode's data object, created by the first open; NULL on ENOMEM. */
+static struct wb_file *inode_wb(struct efs_fs *fs, struct efs_inode *in)
+{
+	struct wb_file *wb;
+	uint64_t size;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->wb) {
+		size = (in->attr_valid && (in->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)))
+			       ? in->attr.size
+			       : 0;
+		in->wb = wb_file_new(fs->wb, &in->fh, size);
+	}
+	wb = in->wb;
+	pthread_mutex_unlock(&in->lock);
+	return wb;
+}
+
+uint64_t efs_io_size_seen_locked(struct efs_inode *in, uint64_t server)
+{
+	return in->wb ? wb_file_size_seen(in->wb, server) : server;
+}
+
+void efs_io_truncated(struct efs_inode *in, uint64_t size)
+{
+	struct wb_file *wb = inode_wb_peek(in);
+
+	if (wb)
+		wb_file_size_set(wb, size);
+}
+
+void efs_io_fix_stat(struct efs_inode *in, struct stat *st)
+{
+	struct wb_file *wb = inode_wb_peek(in);
+
+	if (wb && S_ISREG(st->st_mode))
+		st->st_size = (off_t)wb_file_size(wb);
 }
 
 void efs_io_writeout(struct efs_fs *fs, struct efs_inode *in)
@@ -406,9 +440,21 @@ static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_f
 			note_unstable(f, verf);
 		done += n;
 	}
-	/* A server that answered UNSTABLE4 to FILE_SYNC4 still owes us. */
-	if (r == 0)
+	/*
+	 * A server that answered UNSTABLE4 to FILE_SYNC4 still owes us.  Its
+	 * COMMIT failing (or the verifier moving) means bytes we said were
+	 * durable may be gone: that error is the write's, and every open file
+	 * description sees it at its next fsync/close.
+	 */
+	if (r == 0 && done > 0) {
 		r = commit(fs, cr, f);
+		if (r) {
+			if (wb)
+				wb_file_err_record(wb, r);
+			*written = 0;
+			return r;
+		}
+	}
 	*written = done;
 	return done > 0 ? 0 : r;
 }
@@ -417,33 +463,36 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		 size_t size, uint64_t off, size_t *written)
 {
 	struct efs_inode *in = f->inode;
-	struct wb_file *wb;
+	struct wb_file *wb = inode_wb(fs, in);
+	bool append = (f->flags & O_APPEND) != 0;
 	int r;
 
+	*written = 0;
 	if (fs->cfg.ro)
 		return -EROFS;
 	if (nfs4_open_lost(f->op))
 		return -EIO; /* its lock was lost: see nfs4_state.h */
-	if (f->flags & O_APPEND) {
+	if (!wb)
+		return -ENOMEM;
+	if (append) {
 		/*
-		 * The kernel's offset is its cached i_size, which another
-		 * client may have moved: append at the size the server gave at
-		 * open (close-to-open), advanced by the writes since.  The
-		 * kernel serialises writes to one inode, so this is stable.
+		 * The kernel's offset is its cached i_size, which an attribute
+		 * refresh or another client may have moved: append at the
+		 * local end of file (the server's size at open or the last
+		 * refresh, raised by every cached write), reserved so that
+		 * concurrent appenders interleave whole writes.
 		 */
-		pthread_mutex_lock(&in->lock);
-		if (in->attr_valid && (in->attr.valid & NFS4_ATTR_BIT(FATTR4_SIZE)))
-			off = in->attr.size;
-		pthread_mutex_unlock(&in->lock);
+		off = wb_file_append_reserve(wb, size);
 	}
 	efs_io_invalidate(in); /* other opens' read-ahead, keep_cache */
 	if (f->sync) {
 		r = write_sync(fs, cr, f, buf, size, off, written);
 	} else {
-		wb = inode_wb(fs, in);
-		r = wb ? wb_file_write(wb, cr, f->op, off, buf, size) : -ENOMEM;
+		r = wb_file_write(wb, cr, f->op, off, buf, size);
 		*written = r ? 0 : size;
 	}
+	if (append)
+		wb_file_append_unreserve(wb, off, size, *written);
 	if (*written > 0)
 		efs_inode_grow(in, off + *written);
 	return r;
@@ -492,38 +541,77 @@ static int commit(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file 
 	return r;
 }
 
-/* Everything this open and the inode have cached: written and COMMITted. */
+/*
+ * Everything this open and the inode have cached: written and COMMITted.
+ * Returns the sync writes' COMMIT error; write-back errors are in the
+ * inode's error sequence (report_errors).
+ */
 static int flush_all(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
 {
 	struct wb_file *wb = inode_wb_peek(f->inode);
-	int r = wb ? wb_file_flush(wb) : 0;
-	int r2 = commit(fs, cr, f);
+	int r;
 
-	return r ? r : r2;
+	if (wb)
+		wb_file_flush(wb);
+	r = commit(fs, cr, f);
+	if (r && wb)
+		wb_file_err_record(wb, r);
+	return r;
+}
+
+/* The write-back error this description has not seen; advance: consume it. */
+static int report_errors(struct efs_file *f, bool advance)
+{
+	struct wb_file *wb = inode_wb_peek(f->inode);
+	uint64_t since;
+	int r;
+
+	if (!wb)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	since = f->wb_since;
+	pthread_mutex_unlock(&f->lock);
+	r = wb_file_err_check(wb, &since, advance);
+	if (advance) {
+		pthread_mutex_lock(&f->lock);
+		if (since > f->wb_since)
+			f->wb_since = since;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return r;
 }
 
 /*
  * close(2) of a descriptor.  The end of a small file costs one round trip:
  * its cached bytes go as one FILE_SYNC4 WRITE (no COMMIT); the CLOSE waits
  * for RELEASE, off the application's path.  A child's close-on-exec flushes
- * too (close-to-open), but it does not touch the open state.
+ * too (close-to-open), but it does not touch the open state, and it does
+ * not consume a write-back error: FUSE cannot tell the last close of a
+ * description from another one (a dup, a child's), so the close of a
+ * writable description reports the error without consuming it (a reader's
+ * close reports nothing, as Linux's NFS client); fsync consumes it.
  */
 int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
 		 uint64_t lock_owner)
 {
 	struct wb_file *wb = inode_wb_peek(f->inode);
-	int r = 0, r2;
+	int r, r2;
 
 	if (wb && (f->share & OPEN4_SHARE_ACCESS_WRITE))
-		r = write_small(fs, wb);
-	r = r < 0 ? r : flush_all(fs, cr, f);
+		write_small(fs, wb); /* an error lands in the error sequence */
+	r = flush_all(fs, cr, f);
+	r2 = (f->share & OPEN4_SHARE_ACCESS_WRITE) ? report_errors(f, false) : 0;
+	r = r2 ? r2 : r;
 	r2 = efs_lock_release_owner(fs, cr, f, lock_owner);
 	return r ? r : r2;
 }
 
 int efs_fs_fsync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f)
 {
-	return flush_all(fs, cr, f);
+	int r = flush_all(fs, cr, f);
+	int r2 = report_errors(f, true);
+
+	return r2 ? r2 : r;
 }
 
 int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
@@ -536,7 +624,17 @@ int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 	 * The inode's write-back file stays with the inode (freed with it):
 	 * other requests on the inode may be using it right now.
 	 */
-	r = flush_all(fs, &f->cred, f);
+	{
+		struct wb_file *wb = inode_wb_peek(in);
+
+		/* An error of this last flush stays unseen: the next open sees it. */
+		r = wb ? wb_file_flush(wb) : 0;
+		if (r)
+			efs_log(EFS_LOG_WARN,
+				"release: inode %llu: write-back failed after the last close: %d",
+				(unsigned long long)in->fileid, r);
+		r = commit(fs, &f->cred, f);
+	}
 	ra_file_free(f->ra);
 	pthread_mutex_lock(&in->lock);
 	in->nopen--;

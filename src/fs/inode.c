@@ -272,6 +272,9 @@ void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 #undef MERGE
 		c->valid |= v;
 	}
+	/* Never below data not yet on the server (cache/wbcache.h, local size). */
+	if (a->valid & NFS4_ATTR_BIT(FATTR4_SIZE))
+		c->size = efs_io_size_seen_locked(in, a->size);
 	in->attr_time = now;
 	in->attr_valid = true;
 	if (in->fs) {
