@@ -202,8 +202,16 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 /* *got < size only at EOF. */
 int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
 		size_t size, uint64_t off, size_t *got);
+/*
+ * O_APPEND writes go to the local end of file, which may not be the
+ * kernel's offset (its i_size is another client's past): then the kernel's
+ * pages and size for the file are wrong, and efs_fs_write_done(), called
+ * by the edge after the write was answered (not before: the writer holds
+ * the page locks until then), invalidates them.
+ */
 int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, const void *buf,
 		 size_t size, uint64_t off, size_t *written);
+void efs_fs_write_done(struct efs_fs *fs, struct efs_file *f);
 /*
  * close(2) of a descriptor: COMMIT what is unstable (the error of the
  * write-back is returned here) and drop the POSIX locks lock_owner holds

@@ -76,6 +76,7 @@ struct efs_file {
 	uint64_t ra_gen;      /* inode data_gen the read-ahead data belongs to */
 	bool sync;	      /* FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT) */
 	uint64_t wb_since;    /* errseq sample of inode->wb (wbcache.h), under lock */
+	bool moved_append;    /* an O_APPEND write left the kernel's offset, under lock */
 	/* protected by lock */
 	pthread_mutex_t lock;
 	bool needs_commit;  /* UNSTABLE4 data not yet committed */

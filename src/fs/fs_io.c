@@ -482,7 +482,29 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		 * refresh, raised by every cached write), reserved so that
 		 * concurrent appenders interleave whole writes.
 		 */
-		off = wb_file_append_reserve(wb, size);
+		if (!wb_file_busy(wb) && !efs_inode_attr_fresh(fs, in, NULL, NULL)) {
+			/*
+			 * Nothing of ours is cached and the size may be
+			 * another client's past (a lock was taken, the
+			 * attribute timeout ran out): revalidate it, as the
+			 * Linux client does for O_APPEND.
+			 */
+			struct nfs4_attr a;
+
+			r = efs_fs_refresh(fs, cr, in, &a);
+			if (r)
+				return r;
+		}
+		{
+			uint64_t kernel_off = off;
+
+			off = wb_file_append_reserve(wb, size);
+			if (off != kernel_off) {
+				pthread_mutex_lock(&f->lock);
+				f->moved_append = true;
+				pthread_mutex_unlock(&f->lock);
+			}
+		}
 	}
 	efs_io_invalidate(in); /* other opens' read-ahead, keep_cache */
 	if (f->sync) {
@@ -496,6 +518,18 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	if (*written > 0)
 		efs_inode_grow(in, off + *written);
 	return r;
+}
+
+void efs_fs_write_done(struct efs_fs *fs, struct efs_file *f)
+{
+	bool moved;
+
+	pthread_mutex_lock(&f->lock);
+	moved = f->moved_append;
+	f->moved_append = false;
+	pthread_mutex_unlock(&f->lock);
+	if (moved && fs->inval)
+		fs->inval(fs->inval_arg, efs_inode_nodeid(fs, f->inode), true);
 }
 
 /* COMMIT the whole file if UNSTABLE4 writes are outstanding. */
