@@ -87,9 +87,11 @@ int wb_file_write(struct wb_file *f, const struct rpc_cred *cr, struct nfs4_open
 		  const void *buf, size_t len);
 /*
  * Write out and COMMIT everything cached.  Returns -errno of an error
- * recorded while it ran (others stay for wb_file_err_check), or 0.
+ * recorded while it ran (others stay for wb_file_err_check), or 0; -EINTR
+ * when cr (may be NULL) says the caller was interrupted (a killed process's
+ * close): the data stays cached and is written later.
  */
-int wb_file_flush(struct wb_file *f);
+int wb_file_flush(struct wb_file *f, const struct rpc_cred *cr);
 /* Write out (no COMMIT) cached data overlapping [off, off+len), so a READ
  * from the server sees it.  Errors are recorded, not returned. */
 int wb_file_writeout(struct wb_file *f, uint64_t off, uint64_t len);

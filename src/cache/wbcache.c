@@ -964,7 +964,7 @@ static bool has_state(struct wb_file *f, enum chunk_state st)
 	return false;
 }
 
-int wb_file_flush(struct wb_file *f)
+int wb_file_flush(struct wb_file *f, const struct rpc_cred *cr)
 {
 	struct wbcache *wb = f->wb;
 	unsigned int rounds = 0;
@@ -975,8 +975,12 @@ int wb_file_flush(struct wb_file *f)
 	seq = f->err_seq;
 	for (;;) {
 		queue_dirty(f, 0, 0);
-		while (f->inflight || f->committing)
-			pthread_cond_wait(&wb->cv, &wb->lock);
+		while ((f->inflight || f->committing) && !rpc_cred_cancelled(cr))
+			wait_ms(&wb->cv, &wb->lock, WAIT_MS);
+		if (f->inflight || f->committing) {
+			pthread_mutex_unlock(&wb->lock);
+			return -EINTR;
+		}
 		if (has_state(f, WB_DIRTY))
 			continue;
 		if (has_state(f, WB_UNSTABLE)) {

@@ -214,7 +214,7 @@ int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 	if (!wb)
 		return 0;
 	r = write_small(fs, wb);
-	return r < 0 ? r : wb_file_flush(wb);
+	return r < 0 ? r : wb_file_flush(wb, NULL);
 }
 
 /*
@@ -417,7 +417,7 @@ static int write_sync(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_f
 
 	/* Earlier cached writes first: the sync write must not be overtaken. */
 	if (wb) {
-		r = wb_file_flush(wb);
+		r = wb_file_flush(wb, cr);
 		if (r)
 			return r;
 	}
@@ -585,8 +585,8 @@ static int flush_all(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_fi
 	struct wb_file *wb = inode_wb_peek(f->inode);
 	int r;
 
-	if (wb)
-		wb_file_flush(wb);
+	if (wb && wb_file_flush(wb, cr) == -EINTR)
+		return -EINTR;
 	r = commit(fs, cr, f);
 	if (r && wb)
 		wb_file_err_record(wb, r);
@@ -662,7 +662,7 @@ int efs_fs_release(struct efs_fs *fs, struct efs_file *f)
 		struct wb_file *wb = inode_wb_peek(in);
 
 		/* An error of this last flush stays unseen: the next open sees it. */
-		r = wb ? wb_file_flush(wb) : 0;
+		r = wb ? wb_file_flush(wb, NULL) : 0;
 		if (r)
 			efs_log(EFS_LOG_WARN,
 				"release: inode %llu: write-back failed after the last close: %d",
