@@ -17,10 +17,11 @@
  *    gives up with -EIO after three rounds of changing verifiers.
  *  - Local size (wb_file_size*): the size the file has for this client: the
  *    server's size, raised by cached writes, lowered by truncate.  An
- *    attribute refresh (wb_file_size_seen) may move it anywhere but never
+ *    attribute refresh (wb_file_size_seen*) may move it anywhere but never
  *    below the end of data not yet on the server, nor below data that
- *    reached it within the last WB_SIZE_SETTLE_MS (a reply overtaken by our
- *    own write-back).  O_APPEND writes reserve their offset at the local end
+ *    reached it while the reply was on its way (known exactly when the
+ *    caller sampled wb_file_land_seq() before the request, else assumed for
+ *    WB_SIZE_SETTLE_MS).  O_APPEND writes reserve their offset at the local end
  *    of file (wb_file_append_reserve), so appenders never overwrite.
  *  - Errors (errseq, the kernel's model): a failed WRITE or COMMIT is
  *    recorded with a new sequence number; the affected bytes are dropped.
@@ -125,8 +126,19 @@ bool wb_file_busy(struct wb_file *f);
 
 /* ---- local size ---- */
 uint64_t wb_file_size(struct wb_file *f);
-/* An attribute reply says the server's size is server: the local size now. */
+/*
+ * An attribute reply says the server's size is server: the local size now.
+ * The reply may predate data of ours that landed since; without knowing
+ * when it was requested, data that landed within WB_SIZE_SETTLE_MS counts.
+ */
 uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server);
+/* A sample taken before an attribute request (wb_file_size_seen_since). */
+uint64_t wb_file_land_seq(struct wb_file *f);
+/*
+ * The same for a reply to a request sent after wb_file_land_seq() returned
+ * sample: exact (close-to-open): only data that landed since counts.
+ */
+uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample);
 /* Truncated (or extended) to size on the server by this client. */
 void wb_file_size_set(struct wb_file *f, uint64_t size);
 /* Reserve len bytes at the local end of file for an O_APPEND write. */

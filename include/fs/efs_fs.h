@@ -205,13 +205,16 @@ int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f
 /*
  * O_APPEND writes go to the local end of file, which may not be the
  * kernel's offset (its i_size is another client's past): then the kernel's
- * pages and size for the file are wrong, and efs_fs_write_done(), called
- * by the edge after the write was answered (not before: the writer holds
- * the page locks until then), invalidates them.
+ * pages and size for the file are wrong.  The edge asks efs_fs_write_moved()
+ * before it answers the write and, when true, calls efs_fs_write_done() with
+ * the node id after the answer (not before: the writer holds the page locks
+ * until then; not with f: a RELEASE may free it once answered), which
+ * invalidates them.
  */
 int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, const void *buf,
 		 size_t size, uint64_t off, size_t *written);
-void efs_fs_write_done(struct efs_fs *fs, struct efs_file *f);
+bool efs_fs_write_moved(struct efs_file *f);
+void efs_fs_write_done(struct efs_fs *fs, uint64_t ino);
 /*
  * close(2) of a descriptor: COMMIT what is unstable (the error of the
  * write-back is returned here) and drop the POSIX locks lock_owner holds

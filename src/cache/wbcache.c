@@ -67,6 +67,7 @@ struct wb_file {
 	/* local size */
 	uint64_t size;
 	uint64_t settle_end, settle_ms; /* data that reached the server lately */
+	uint64_t land_seq;		/* bumped whenever data reaches the server */
 	/* errseq */
 	int err;
 	uint64_t err_seq;
@@ -365,6 +366,39 @@ uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server)
 	return s;
 }
 
+uint64_t wb_file_land_seq(struct wb_file *f)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&f->wb->lock);
+	s = f->land_seq;
+	pthread_mutex_unlock(&f->wb->lock);
+	return s;
+}
+
+uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample)
+{
+	uint64_t floor = 0, e, s;
+	struct wb_chunk *ch;
+
+	pthread_mutex_lock(&f->wb->lock);
+	for (ch = f->chunks; ch; ch = ch->next) {
+		e = chunk_end(ch);
+		if (e > floor)
+			floor = e;
+	}
+	if (f->land_seq != sample) {
+		if (f->settle_end > floor)
+			floor = f->settle_end;
+	} else {
+		f->settle_end = 0; /* the reply is newer than all that landed */
+	}
+	f->size = server > floor ? server : floor;
+	s = f->size;
+	pthread_mutex_unlock(&f->wb->lock);
+	return s;
+}
+
 void wb_file_size_set(struct wb_file *f, uint64_t size)
 {
 	pthread_mutex_lock(&f->wb->lock);
@@ -410,6 +444,7 @@ static void chunk_free(struct wb_chunk *ch, bool landed)
 		if (chunk_end(ch) > f->settle_end)
 			f->settle_end = chunk_end(ch);
 		f->settle_ms = now_ms();
+		f->land_seq++;
 	}
 	dirty_del(ch);
 	for (pp = &f->chunks; *pp; pp = &(*pp)->next)

@@ -148,6 +148,21 @@ uint64_t efs_io_size_seen_locked(struct efs_inode *in, uint64_t server)
 	return in->wb ? wb_file_size_seen(in->wb, server) : server;
 }
 
+/*
+ * Attributes a were fetched by a request sent after wb_file_land_seq()
+ * said sample: the exact local size (close-to-open: an OPEN's GETATTR, the
+ * revalidation of an O_APPEND), stored after efs_inode_set_attr().
+ */
+static void size_from_reply(struct efs_inode *in, const struct nfs4_attr *a, uint64_t sample)
+{
+	if (!(a->valid & NFS4_ATTR_BIT(FATTR4_SIZE)))
+		return;
+	pthread_mutex_lock(&in->lock);
+	if (in->wb)
+		in->attr.size = wb_file_size_seen_since(in->wb, a->size, sample);
+	pthread_mutex_unlock(&in->lock);
+}
+
 void efs_io_truncated(struct efs_inode *in, uint64_t size)
 {
 	struct wb_file *wb = inode_wb_peek(in);
@@ -250,14 +265,19 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		struct efs_file **fp)
 {
 	struct efs_inode *in = efs_inode_get(fs, ino);
+	struct wb_file *wb = inode_wb(fs, in);
 	struct nfs4_open *op;
 	struct nfs4_attr a;
 	struct nfs4_fh fh;
 	uint32_t acc = share_access(flags);
+	uint64_t sample;
 	int r;
 
 	if (fs->cfg.ro && (acc & OPEN4_SHARE_ACCESS_WRITE))
 		return -EROFS;
+	if (!wb)
+		return -ENOMEM;
+	sample = wb_file_land_seq(wb);
 	efs_inode_fh(in, &fh);
 	memset(&a, 0, sizeof(a));
 	r = nfs4_open_by_fh(fs->clnt, cr, &fh, acc, &op, &a);
@@ -275,8 +295,18 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		efs_inode_set_attr(in, &a);
 		return -ESTALE;
 	}
-	if (a.valid && efs_inode_set_attr_changed(in, &a) && fs->inval)
-		fs->inval(fs->inval_arg, ino, false); /* close-to-open: kernel attrs are stale */
+	if (a.valid && efs_inode_set_attr_changed(in, &a)) {
+		/*
+		 * Close-to-open: the file changed elsewhere.  The kernel's
+		 * attributes are stale, and so is what the other opens of
+		 * this inode prefetched (their read-ahead would refill the
+		 * kernel's pages with the old data).
+		 */
+		efs_io_invalidate(in);
+		if (fs->inval)
+			fs->inval(fs->inval_arg, ino, false);
+	}
+	size_from_reply(in, &a, sample);
 	*fp = file_new(fs, cr, in, op, flags);
 	if (!*fp) {
 		nfs4_open_release(fs->clnt, cr, op, acc);
@@ -489,11 +519,17 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 			 * attribute timeout ran out): revalidate it, as the
 			 * Linux client does for O_APPEND.
 			 */
+			uint64_t sample = wb_file_land_seq(wb);
 			struct nfs4_attr a;
+			struct nfs4_fh fh;
 
-			r = efs_fs_refresh(fs, cr, in, &a);
+			efs_inode_fh(in, &fh);
+			memset(&a, 0, sizeof(a));
+			r = nfs4_getattr(fs->clnt, cr, &fh, &a);
 			if (r)
-				return r;
+				return efs_errno(r);
+			efs_inode_set_attr(in, &a);
+			size_from_reply(in, &a, sample);
 		}
 		{
 			uint64_t kernel_off = off;
@@ -520,7 +556,7 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	return r;
 }
 
-void efs_fs_write_done(struct efs_fs *fs, struct efs_file *f)
+bool efs_fs_write_moved(struct efs_file *f)
 {
 	bool moved;
 
@@ -528,8 +564,13 @@ void efs_fs_write_done(struct efs_fs *fs, struct efs_file *f)
 	moved = f->moved_append;
 	f->moved_append = false;
 	pthread_mutex_unlock(&f->lock);
-	if (moved && fs->inval)
-		fs->inval(fs->inval_arg, efs_inode_nodeid(fs, f->inode), true);
+	return moved;
+}
+
+void efs_fs_write_done(struct efs_fs *fs, uint64_t ino)
+{
+	if (fs->inval)
+		fs->inval(fs->inval_arg, ino, true);
 }
 
 /* COMMIT the whole file if UNSTABLE4 writes are outstanding. */

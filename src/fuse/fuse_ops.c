@@ -369,15 +369,18 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct efs_fs *fs = req_fs(req);
 	struct rpc_cred cr;
 	size_t done = 0;
+	bool moved;
 	int r;
 
 	efs_fuse_cred(req, &cr);
 	r = efs_fs_write(fs, &cr, f, buf, size, (uint64_t)off, &done);
+	moved = efs_fs_write_moved(f);
 	if (r < 0)
 		reply_status(req, "write", ino, NULL, r);
 	else
 		fuse_reply_write(req, done);
-	efs_fs_write_done(fs, f); /* after the reply (req is gone): see efs_fs.h */
+	if (moved) /* after the reply; req and f may be gone: see efs_fs.h */
+		efs_fs_write_done(fs, ino);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
