@@ -233,6 +233,31 @@ int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 }
 
 /*
+ * Store the attributes an OPEN returned; true when the file changed since
+ * we last saw it.  The change attribute alone is not enough: a server whose
+ * change attribute is a coarse timestamp (ganesha over ext4: a jiffy) may
+ * report two states with one value, so the size and mtime count too.
+ */
+static bool open_changed(struct efs_inode *in, const struct nfs4_attr *a)
+{
+	const uint64_t sz = NFS4_ATTR_BIT(FATTR4_SIZE), mt = NFS4_ATTR_BIT(FATTR4_TIME_MODIFY);
+	struct nfs4_attr old;
+	bool had, changed;
+
+	pthread_mutex_lock(&in->lock);
+	had = in->attr_valid;
+	old = in->attr;
+	pthread_mutex_unlock(&in->lock);
+	changed = efs_inode_set_attr_changed(in, a);
+	if (had && (a->valid & sz) && (old.valid & sz) && old.size != a->size)
+		changed = true;
+	if (had && (a->valid & mt) && (old.valid & mt) &&
+	    (old.mtime.sec != a->mtime.sec || old.mtime.nsec != a->mtime.nsec))
+		changed = true;
+	return changed;
+}
+
+/*
  * keep_cache: the kernel's page cache for this inode was filled while the
  * file had change attribute kept_change; keep it only if that still holds.
  */
@@ -271,6 +296,7 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 	struct nfs4_fh fh;
 	uint32_t acc = share_access(flags);
 	uint64_t sample;
+	bool changed;
 	int r;
 
 	if (fs->cfg.ro && (acc & OPEN4_SHARE_ACCESS_WRITE))
@@ -295,7 +321,8 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		efs_inode_set_attr(in, &a);
 		return -ESTALE;
 	}
-	if (a.valid && efs_inode_set_attr_changed(in, &a)) {
+	changed = a.valid && open_changed(in, &a);
+	if (changed) {
 		/*
 		 * Close-to-open: the file changed elsewhere.  The kernel's
 		 * attributes are stale, and so is what the other opens of
@@ -312,7 +339,7 @@ int efs_fs_open(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, int 
 		nfs4_open_release(fs->clnt, cr, op, acc);
 		return -ENOMEM;
 	}
-	(*fp)->keep_cache = keep_cache_at_open(in, &a);
+	(*fp)->keep_cache = keep_cache_at_open(in, &a) && !changed;
 	return 0;
 }
 
