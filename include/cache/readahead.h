@@ -16,7 +16,8 @@
  *  - Memory: every segment counts against the ra_pool cap; past it no
  *    prefetch is started (reads still work, synchronously).
  *  - Errors: 0 or -NFS4ERR_x / -errno from the READ that failed (fs/ maps).
- *  - Threads: ra_pool workers run the prefetch READs; every call is safe
+ *  - Threads: ra_pool workers run the prefetch READs (their number follows
+ *    the number of sequential readers, see ra_pool_new); every call is safe
  *    from any thread; one mutex per ra_file protects its segments and is
  *    never held across an RPC.  Lock order: ra_file.lock, then pool lock.
  */
@@ -30,11 +31,20 @@
 #include "nfs4/nfs4_state.h"
 
 #define RA_MAX_SEGMENTS 8
+/* Prefetch workers per file being read sequentially (up to max_workers). */
+#define RA_WORKERS_PER_READER 2
 
 struct ra_pool;
 struct ra_file;
 
-struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers);
+/*
+ * workers are started at once; more start, up to max_workers, while every
+ * worker is busy and there are fewer than RA_WORKERS_PER_READER per file
+ * read sequentially (they stay until ra_pool_free).
+ */
+struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers,
+			    unsigned int max_workers);
+unsigned int ra_pool_workers(struct ra_pool *p);
 void ra_pool_free(struct ra_pool *p);
 
 /* Read-ahead of one open file, reading through op (a reference is held). */

@@ -34,6 +34,7 @@ struct ra_file {
 	unsigned int loading;
 	unsigned int gen;
 	uint64_t eof_off; /* UINT64_MAX until a READ saw end of file */
+	bool seq;	  /* counted in pool->nseq (window > 0) */
 };
 
 struct ra_job {
@@ -49,8 +50,11 @@ struct ra_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	struct ra_job *head, *tail;
-	pthread_t *threads;
-	unsigned int nthreads;
+	pthread_t *threads; /* max_threads slots, nthreads started */
+	unsigned int nthreads, max_threads;
+	unsigned int min_threads; /* started at creation */
+	unsigned int idle;	  /* workers waiting for a job */
+	unsigned int nseq;	  /* files read sequentially right now */
 	bool stopping;
 };
 
@@ -103,8 +107,11 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->head && !p->stopping)
+		while (!p->head && !p->stopping) {
+			p->idle++;
 			pthread_cond_wait(&p->cv, &p->lock);
+			p->idle--;
+		}
 		if (!p->head)
 			break;
 		j = p->head;
@@ -141,7 +148,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers)
+struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers,
+			    unsigned int max_workers)
 {
 	struct ra_pool *p = calloc(1, sizeof(*p));
 	unsigned int i;
@@ -151,19 +159,65 @@ struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int work
 	p->c = c;
 	p->segsize = nfs4_client_rsize(c);
 	p->cap = cap;
+	p->min_threads = workers ? workers : 1;
+	p->max_threads = max_workers > p->min_threads ? max_workers : p->min_threads;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	p->threads = calloc(workers ? workers : 1, sizeof(*p->threads));
+	p->threads = calloc(p->max_threads, sizeof(*p->threads));
 	if (!p->threads) {
 		free(p);
 		return NULL;
 	}
-	for (i = 0; i < (workers ? workers : 1); i++) {
+	for (i = 0; i < p->min_threads; i++) {
 		if (pthread_create(&p->threads[i], NULL, worker_main, p))
 			break;
 		p->nthreads++;
 	}
 	return p;
+}
+
+unsigned int ra_pool_workers(struct ra_pool *p)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->nthreads;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/*
+ * A job was queued: start another worker when none is idle and there are
+ * fewer than RA_WORKERS_PER_READER per sequential reader.  p->lock held.
+ */
+static void pool_grow(struct ra_pool *p)
+{
+	unsigned int want = p->nseq * RA_WORKERS_PER_READER;
+
+	if (want < p->min_threads)
+		want = p->min_threads;
+	if (want > p->max_threads)
+		want = p->max_threads;
+	if (p->idle || p->nthreads >= want || p->stopping)
+		return;
+	if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) == 0)
+		p->nthreads++;
+}
+
+/* The file's window opened or closed; f->lock held. */
+static void set_seq(struct ra_file *f, bool seq)
+{
+	struct ra_pool *p = f->pool;
+
+	if (f->seq == seq)
+		return;
+	f->seq = seq;
+	pthread_mutex_lock(&p->lock);
+	if (seq)
+		p->nseq++;
+	else
+		p->nseq--;
+	pthread_mutex_unlock(&p->lock);
 }
 
 void ra_pool_free(struct ra_pool *p)
@@ -224,6 +278,7 @@ void ra_file_invalidate(struct ra_file *f)
 		seg_drop(f, &f->seg[i]);
 	f->eof_off = UINT64_MAX;
 	f->window = 0;
+	set_seq(f, false);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -238,6 +293,7 @@ void ra_file_free(struct ra_file *f)
 		pthread_cond_wait(&f->cv, &f->lock);
 	for (i = 0; i < RA_MAX_SEGMENTS; i++)
 		seg_drop(f, &f->seg[i]); /* loading == 0: every segment is settled */
+	set_seq(f, false);
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cv);
@@ -334,6 +390,7 @@ static void prefetch(struct ra_file *f, uint64_t from)
 			p->head = j;
 		p->tail = j;
 		pthread_cond_signal(&p->cv);
+		pool_grow(p);
 		pthread_mutex_unlock(&p->lock);
 	}
 }
@@ -355,6 +412,7 @@ int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, siz
 				      : 2;
 	else
 		f->window = 0;
+	set_seq(f, f->window > 0);
 	f->next_off = end;
 
 	while (pos < end) {

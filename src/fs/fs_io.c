@@ -86,6 +86,10 @@ static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 		     (unsigned long long)st.commits, (unsigned long long)st.resends, st.used,
 		     st.peak, (unsigned long long)st.aged, (unsigned long long)st.cap_waits);
 	*used += n > 0 ? (size_t)n : 0;
+	if (*used >= len)
+		return;
+	n = snprintf(buf + *used, len - *used, "ra.workers %u\n", ra_pool_workers(fs->ra));
+	*used += n > 0 ? (size_t)n : 0;
 }
 
 int efs_io_init(struct efs_fs *fs)
@@ -97,7 +101,7 @@ int efs_io_init(struct efs_fs *fs)
 	};
 
 	fs->wb = wbcache_new(fs->clnt, &wc);
-	fs->ra = ra_pool_new(fs->clnt, 64u << 20, 4);
+	fs->ra = ra_pool_new(fs->clnt, 64u << 20, 4, 32);
 	if (!fs->wb || !fs->ra) {
 		efs_io_fini(fs);
 		return -ENOMEM;
