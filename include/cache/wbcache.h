@@ -18,11 +18,11 @@
  *  - Local size (wb_file_size*): the size the file has for this client: the
  *    server's size, raised by cached writes, lowered by truncate.  An
  *    attribute refresh (wb_file_size_seen*) may move it anywhere but never
- *    below the end of data not yet on the server, nor below data that
- *    reached it while the reply was on its way (known exactly when the
- *    caller sampled wb_file_land_seq() before the request, else assumed for
- *    WB_SIZE_SETTLE_MS).  O_APPEND writes reserve their offset at the local end
- *    of file (wb_file_append_reserve), so appenders never overwrite.
+ *    below the end of data not yet on the server, nor back to a state older
+ *    than the last exact one (known exactly when the caller sampled
+ *    wb_file_land_seq() before the request; else a reply within
+ *    WB_SIZE_SETTLE_MS of an exact size changes nothing).  O_APPEND writes reserve their offset at
+ * the local end of file (wb_file_append_reserve), so appenders never overwrite.
  *  - Errors (errseq, the kernel's model): a failed WRITE or COMMIT is
  *    recorded with a new sequence number; the affected bytes are dropped.
  *    An open file description samples the sequence at open
@@ -128,8 +128,10 @@ bool wb_file_busy(struct wb_file *f);
 uint64_t wb_file_size(struct wb_file *f);
 /*
  * An attribute reply says the server's size is server: the local size now.
- * The reply may predate data of ours that landed since; without knowing
- * when it was requested, data that landed within WB_SIZE_SETTLE_MS counts.
+ * Without knowing when it was requested, the reply may predate the last
+ * time the size was known exactly (an exact reply, a truncate, our data
+ * landing): within WB_SIZE_SETTLE_MS of that it changes nothing (it only
+ * cannot go below cached data); later the server's size is taken.
  */
 uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server);
 /* A sample taken before an attribute request (wb_file_size_seen_since). */

@@ -47,6 +47,7 @@ struct efs_inode {
 	struct wb_file *wb;
 	unsigned int nopen;   /* opens of this inode (efs_file) */
 	uint64_t data_gen;    /* bumped when our cached view of the data goes stale */
+	bool size_reval;      /* the next O_APPEND revalidates the size (after a lock) */
 	uint64_t kept_change; /* change attribute the kernel's page cache matches */
 	bool kept_valid;
 	/* attribute cache (inode.c), protected by lock */

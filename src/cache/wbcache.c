@@ -66,8 +66,9 @@ struct wb_file {
 	bool on_unstable;
 	/* local size */
 	uint64_t size;
-	uint64_t settle_end, settle_ms; /* data that reached the server lately */
-	uint64_t land_seq;		/* bumped whenever data reaches the server */
+	uint64_t settle_end; /* end of the data that landed since the last exact size */
+	uint64_t pin_ms;     /* the size was last known exactly (reply, truncate, landing) */
+	uint64_t land_seq;   /* bumped whenever data reaches the server */
 	/* errseq */
 	int err;
 	uint64_t err_seq;
@@ -328,20 +329,18 @@ static uint64_t chunk_end(const struct wb_chunk *ch)
 	return ch->nr ? ch->file->wb->csize * ch->index + ch->r[ch->nr - 1].hi : 0;
 }
 
-/* The size below which no attribute reply may take the file; wb->lock held. */
-static uint64_t size_floor(struct wb_file *f)
+/* The end of the data not yet on the server; wb->lock held. */
+static uint64_t cached_end(struct wb_file *f)
 {
-	uint64_t floor = 0, e;
+	uint64_t end = 0, e;
 	struct wb_chunk *ch;
 
 	for (ch = f->chunks; ch; ch = ch->next) {
 		e = chunk_end(ch);
-		if (e > floor)
-			floor = e;
+		if (e > end)
+			end = e;
 	}
-	if (f->settle_end > floor && now_ms() - f->settle_ms < WB_SIZE_SETTLE_MS)
-		floor = f->settle_end;
-	return floor;
+	return end;
 }
 
 uint64_t wb_file_size(struct wb_file *f)
@@ -359,8 +358,18 @@ uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server)
 	uint64_t floor, s;
 
 	pthread_mutex_lock(&f->wb->lock);
-	floor = size_floor(f);
-	f->size = server > floor ? server : floor;
+	floor = cached_end(f);
+	if (now_ms() - f->pin_ms < WB_SIZE_SETTLE_MS) {
+		/*
+		 * The reply may have been requested before the size was
+		 * last known exactly (before an OPEN's, a truncate, our data
+		 * landing): it may neither shrink nor grow it.
+		 */
+		if (floor > f->size)
+			f->size = floor;
+	} else {
+		f->size = server > floor ? server : floor;
+	}
 	s = f->size;
 	pthread_mutex_unlock(&f->wb->lock);
 	return s;
@@ -378,15 +387,11 @@ uint64_t wb_file_land_seq(struct wb_file *f)
 
 uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample)
 {
-	uint64_t floor = 0, e, s;
-	struct wb_chunk *ch;
+	uint64_t floor, s;
 
 	pthread_mutex_lock(&f->wb->lock);
-	for (ch = f->chunks; ch; ch = ch->next) {
-		e = chunk_end(ch);
-		if (e > floor)
-			floor = e;
-	}
+	floor = cached_end(f);
+	f->pin_ms = now_ms();
 	if (f->land_seq != sample) {
 		if (f->settle_end > floor)
 			floor = f->settle_end;
@@ -403,6 +408,7 @@ void wb_file_size_set(struct wb_file *f, uint64_t size)
 {
 	pthread_mutex_lock(&f->wb->lock);
 	f->size = size;
+	f->pin_ms = now_ms();
 	if (f->settle_end > size)
 		f->settle_end = size;
 	pthread_mutex_unlock(&f->wb->lock);
@@ -443,7 +449,7 @@ static void chunk_free(struct wb_chunk *ch, bool landed)
 	if (landed && chunk_end(ch)) {
 		if (chunk_end(ch) > f->settle_end)
 			f->settle_end = chunk_end(ch);
-		f->settle_ms = now_ms();
+		f->pin_ms = now_ms();
 		f->land_seq++;
 	}
 	dirty_del(ch);

@@ -230,6 +230,10 @@ int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in)
 	int r;
 
 	efs_io_invalidate(in);
+	/* a lock or a truncate follows: the next O_APPEND asks the server */
+	pthread_mutex_lock(&in->lock);
+	in->size_reval = true;
+	pthread_mutex_unlock(&in->lock);
 	if (!wb)
 		return 0;
 	r = write_small(fs, wb);
@@ -436,9 +440,14 @@ int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f
 	uint64_t gen;
 	int r;
 
-	/* Our cached writes must be on the server before it answers a READ. */
+	/*
+	 * Our cached writes must be on the server before it answers a READ:
+	 * all of them, not only the requested range, since the read-ahead
+	 * loads whole segments (other threads' cached bytes in them would
+	 * come back stale, and into the kernel's page cache).
+	 */
 	if (wb && wb_file_busy(wb))
-		wb_file_writeout(wb, off, size);
+		wb_file_writeout(wb, 0, UINT64_MAX / 2);
 	if (!f->ra)
 		return read_direct(fs, cr, f, buf, size, off, got);
 	pthread_mutex_lock(&in->lock);
@@ -543,7 +552,13 @@ int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		 * refresh, raised by every cached write), reserved so that
 		 * concurrent appenders interleave whole writes.
 		 */
-		if (!wb_file_busy(wb) && !efs_inode_attr_fresh(fs, in, NULL, NULL)) {
+		bool reval;
+
+		pthread_mutex_lock(&in->lock);
+		reval = in->size_reval;
+		in->size_reval = false;
+		pthread_mutex_unlock(&in->lock);
+		if (!wb_file_busy(wb) && (reval || !efs_inode_attr_fresh(fs, in, NULL, NULL))) {
 			/*
 			 * Nothing of ours is cached and the size may be
 			 * another client's past (a lock was taken, the

@@ -97,6 +97,24 @@ class Run:
 
     # ---- one thread ----
 
+    def diagnose(self, path, off, want, got):
+        """Where a region read went wrong: the first differing byte, and what
+        an O_DIRECT read (the daemon, no kernel page cache) says."""
+        i = next((k for k in range(len(want)) if got[k:k + 1] != want[k:k + 1]), -1)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+            try:
+                buf = mmap.mmap(-1, REG)
+                os.preadv(fd, [buf], off)
+                direct = bytes(buf)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            direct = b""
+            return "first difference at +%d; O_DIRECT failed: %s" % (i, e)
+        return "first difference at +%d (len %d/%d); O_DIRECT read %s the model" % (
+            i, len(got), len(want), "matches" if direct == want else "also differs from")
+
     def region_session(self, t, rnd, model, fi):
         mount = t % 2
         path = self.p(mount, "region%d" % fi)
@@ -124,7 +142,8 @@ class Run:
                 elif op < 0.55:
                     got = os.pread(fd, REG, base)
                     if got != bytes(m):
-                        self.bad(t, "region%d: read-your-writes through the fd differs" % fi)
+                        self.bad(t, "region%d: read-your-writes through the fd differs: %s" % (
+                            fi, self.diagnose(path, base, bytes(m), got)))
                 elif op < 0.7:
                     with mmap.mmap(fd, REG * self.n, mmap.MAP_SHARED,
                                    mmap.PROT_READ | mmap.PROT_WRITE) as mm:
@@ -136,7 +155,8 @@ class Run:
                             m[off:off + n] = data
                             mm.flush()
                         elif mm[base:base + REG] != bytes(m):
-                            self.bad(t, "region%d: mmap read differs from the model" % fi)
+                            self.bad(t, "region%d: mmap read differs from the model: %s" % (
+                                fi, self.diagnose(path, base, bytes(m), mm[base:base + REG])))
                 elif op < 0.8:
                     os.fsync(fd)
                 elif op < 0.9:
@@ -201,9 +221,16 @@ class Run:
                     if os.stat(path).st_size != len(m):
                         self.bad(t, "trunc: stat %d != %d" % (os.stat(path).st_size, len(m)))
                 elif op < 0.85:
-                    if os.pread(fd, len(m) + 100, 0) != bytes(m):
-                        self.bad(t, "trunc: pread differs from the model (size %d)" % len(m))
+                    got = os.pread(fd, len(m) + 100, 0)
+                    if got != bytes(m):
+                        self.bad(t, "trunc: pread %d bytes differs from the model (%d) after %s"
+                                 % (len(got), len(m), " | ".join(hist[-12:])))
                 elif op < 0.92 and len(m):
+                    if os.fstat(fd).st_size != len(m):
+                        # mapping past the real end of file would be SIGBUS
+                        self.bad(t, "trunc: size %d before mmap, model %d after %s" % (
+                            os.fstat(fd).st_size, len(m), " | ".join(hist[-12:])))
+                        continue
                     with mmap.mmap(fd, len(m), mmap.MAP_SHARED, mmap.PROT_READ) as mm:
                         if mm[:] != bytes(m):
                             self.bad(t, "trunc: mmap read differs from the model")
