@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include "nfs4/nfs4_client.h"
 #include "rpc/rpc_clnt.h"
 
@@ -202,6 +203,22 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 /* *got < size only at EOF. */
 int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
 		size_t size, uint64_t off, size_t *got);
+/*
+ * The same without copying (issue 10): rb->iov[0..niov) point into the READ
+ * reply records the data arrived in (rb->len bytes; < size only at EOF).
+ * The edge sends them (fuse_reply_iov) and then calls efs_read_buf_release()
+ * (also after an error: it is always safe).
+ */
+#define EFS_READ_IOV_MAX 40
+struct efs_read_buf {
+	struct iovec iov[EFS_READ_IOV_MAX];
+	void *hold[EFS_READ_IOV_MAX]; /* what keeps iov[i] valid (fs/ private) */
+	unsigned int niov;
+	size_t len;
+};
+int efs_fs_read_iov(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, size_t size,
+		    uint64_t off, struct efs_read_buf *rb);
+void efs_read_buf_release(struct efs_read_buf *rb);
 /*
  * O_APPEND writes go to the local end of file, which may not be the
  * kernel's offset (its i_size is another client's past): then the kernel's

@@ -74,6 +74,7 @@ static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 {
 	struct efs_fs *fs = arg;
 	struct wbcache_stats st;
+	uint64_t zc, copied;
 	int n;
 
 	if (*used >= len)
@@ -88,7 +89,10 @@ static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 	*used += n > 0 ? (size_t)n : 0;
 	if (*used >= len)
 		return;
-	n = snprintf(buf + *used, len - *used, "ra.workers %u\n", ra_pool_workers(fs->ra));
+	ra_pool_get_stats(fs->ra, &zc, &copied);
+	n = snprintf(buf + *used, len - *used,
+		     "ra.workers %u\nra.zero_copy_bytes %llu\nra.copied_bytes %llu\n",
+		     ra_pool_workers(fs->ra), (unsigned long long)zc, (unsigned long long)copied);
 	*used += n > 0 ? (size_t)n : 0;
 }
 
@@ -406,40 +410,68 @@ fail_close:
 	return r;
 }
 
-/* READ straight from the server (O_DIRECT opens, or no read-ahead). */
-static int read_direct(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
-		       size_t size, uint64_t off, size_t *got)
+/* READ straight from the server (O_DIRECT opens): one view per reply record. */
+static int read_direct_views(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f,
+			     size_t size, uint64_t off, struct ra_view *v, unsigned int maxv,
+			     unsigned int *nv, size_t *got)
 {
 	size_t done = 0;
-	int r;
+	int r = 0;
 
-	while (done < size) {
+	*nv = 0;
+	while (done < size && *nv < maxv) {
 		uint32_t cnt = size - done > fs->rsize ? fs->rsize : (uint32_t)(size - done);
+		const uint8_t *data;
+		struct ra_buf *b;
 		uint32_t n = 0;
 		bool eof = false;
+		void *rec;
 
-		r = nfs4_read_open(fs->clnt, cr, f->op, off + done, cnt, (char *)buf + done, &n,
-				   &eof);
+		r = nfs4_read_open_rec(fs->clnt, cr, f->op, off + done, cnt, &rec, &data, &n, &eof);
 		if (r)
-			return efs_errno(r);
-		if (n > cnt)
-			return -EIO;
+			break;
+		if (n > cnt) {
+			free(rec);
+			r = -EIO;
+			break;
+		}
+		b = n ? ra_buf_wrap(rec, data, n) : NULL; /* it owns the record now */
+		if (n && !b) {
+			free(rec);
+			r = -ENOMEM;
+			break;
+		}
+		if (b) {
+			v[*nv].buf = b;
+			v[*nv].data = data;
+			v[*nv].len = n;
+			(*nv)++;
+		} else {
+			free(rec);
+		}
 		done += n;
 		if (eof || n == 0)
 			break;
 	}
 	*got = done;
-	return 0;
+	if (done)
+		return 0;
+	return r ? efs_errno(r) : 0;
 }
 
-int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
-		size_t size, uint64_t off, size_t *got)
+int efs_fs_read_iov(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, size_t size,
+		    uint64_t off, struct efs_read_buf *rb)
 {
 	struct efs_inode *in = f->inode;
 	struct wb_file *wb = inode_wb_peek(in);
+	struct ra_view v[EFS_READ_IOV_MAX];
+	unsigned int nv = 0, i;
+	size_t got = 0;
 	uint64_t gen;
 	int r;
 
+	rb->niov = 0;
+	rb->len = 0;
 	/*
 	 * Our cached writes must be on the server before it answers a READ:
 	 * all of them, not only the requested range, since the read-ahead
@@ -448,19 +480,84 @@ int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f
 	 */
 	if (wb && wb_file_busy(wb))
 		wb_file_writeout(wb, 0, UINT64_MAX / 2);
-	if (!f->ra)
-		return read_direct(fs, cr, f, buf, size, off, got);
-	pthread_mutex_lock(&in->lock);
-	gen = in->data_gen;
-	pthread_mutex_unlock(&in->lock);
-	pthread_mutex_lock(&f->lock);
-	if (f->ra_gen != gen) {
-		ra_file_invalidate(f->ra);
-		f->ra_gen = gen;
+	if (!f->ra) {
+		r = read_direct_views(fs, cr, f, size, off, v, EFS_READ_IOV_MAX, &nv, &got);
+	} else {
+		pthread_mutex_lock(&in->lock);
+		gen = in->data_gen;
+		pthread_mutex_unlock(&in->lock);
+		pthread_mutex_lock(&f->lock);
+		if (f->ra_gen != gen) {
+			ra_file_invalidate(f->ra);
+			f->ra_gen = gen;
+		}
+		pthread_mutex_unlock(&f->lock);
+		r = ra_file_read_views(f->ra, cr, off, size, v, EFS_READ_IOV_MAX, &nv, &got);
+		r = r ? efs_errno(r) : 0;
 	}
-	pthread_mutex_unlock(&f->lock);
-	r = ra_file_read(f->ra, cr, off, size, buf, got);
-	return r ? efs_errno(r) : 0;
+	for (i = 0; i < nv; i++) {
+		rb->iov[i].iov_base = (void *)v[i].data;
+		rb->iov[i].iov_len = v[i].len;
+		rb->hold[i] = v[i].buf;
+	}
+	rb->niov = nv;
+	rb->len = got;
+	if (!r && got < size && nv == EFS_READ_IOV_MAX) {
+		/* more pieces than views (a tiny rsize): a short read would
+		 * be EOF to the kernel, so copy the whole answer instead */
+		struct ra_buf *b = ra_buf_alloc(size);
+		size_t more = 0;
+
+		if (!b) {
+			efs_read_buf_release(rb);
+			return -ENOMEM;
+		}
+		for (i = 0, got = 0; i < nv; i++) {
+			memcpy(ra_buf_data(b) + got, v[i].data, v[i].len);
+			got += v[i].len;
+		}
+		efs_read_buf_release(rb);
+		r = efs_fs_read(fs, cr, f, ra_buf_data(b) + got, size - got, off + got, &more);
+		rb->iov[0].iov_base = ra_buf_data(b);
+		rb->iov[0].iov_len = got + more;
+		rb->hold[0] = b;
+		rb->niov = 1;
+		rb->len = got + more;
+	}
+	return rb->len ? 0 : r;
+}
+
+void efs_read_buf_release(struct efs_read_buf *rb)
+{
+	unsigned int i;
+
+	for (i = 0; i < rb->niov; i++)
+		ra_buf_put(rb->hold[i]);
+	rb->niov = 0;
+	rb->len = 0;
+}
+
+int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
+		size_t size, uint64_t off, size_t *got)
+{
+	struct efs_read_buf rb;
+	unsigned int i;
+	size_t done = 0;
+	int r = 0;
+
+	while (done < size) {
+		r = efs_fs_read_iov(fs, cr, f, size - done, off + done, &rb);
+		for (i = 0; i < rb.niov; i++) {
+			memcpy((char *)buf + done, rb.iov[i].iov_base, rb.iov[i].iov_len);
+			done += rb.iov[i].iov_len;
+		}
+		i = rb.niov;
+		efs_read_buf_release(&rb);
+		if (r || i < EFS_READ_IOV_MAX || done == size)
+			break; /* fewer views than the most: that was all (EOF) */
+	}
+	*got = done;
+	return done ? 0 : r;
 }
 
 static void note_unstable(struct efs_file *f, const uint8_t verf[NFS4_VERIFIER_SIZE])

@@ -367,6 +367,18 @@ int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4
 	return 0;
 }
 
+int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		       uint64_t off, uint32_t count, void **rec, const uint8_t **data,
+		       uint32_t *got, bool *eof)
+{
+	uint8_t *b = malloc(count + 16); /* a "record": 16 header bytes, then the data */
+
+	assert_non_null(b);
+	*rec = b;
+	*data = b + 16;
+	return nfs4_read_open(c, cr, op, off, count, b + 16, got, eof);
+}
+
 int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
 		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
 		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE])

@@ -13,7 +13,8 @@ def test_workers_scale_with_sequential_readers(ganesha, mount_factory):
     for i in range(n):  # written on the server: nothing cached by the daemon
         with open(os.path.join(srv, "f%d" % i), "wb") as f:
             f.write(bytes([i]) * size)
-    before = daemon_stats(m.mountpoint)["ra.workers"]
+    st0 = daemon_stats(m.mountpoint)
+    before = st0["ra.workers"]
     errs = []
     barrier = threading.Barrier(n)
 
@@ -40,6 +41,12 @@ def test_workers_scale_with_sequential_readers(ganesha, mount_factory):
     for t in ths:
         t.join()
     assert not errs, errs
-    after = daemon_stats(m.mountpoint)["ra.workers"]
+    st = daemon_stats(m.mountpoint)
+    after = st["ra.workers"]
     assert before == 4, "workers before any reader: %d" % before
     assert after > n, "%d sequential readers, still %d read-ahead workers" % (n, after)
+    # zero copy: the replies to FUSE went out from the READ reply records
+    zc = st["ra.zero_copy_bytes"] - st0["ra.zero_copy_bytes"]
+    copied = st["ra.copied_bytes"] - st0["ra.copied_bytes"]
+    assert zc >= n * size, "only %d of %d bytes read without a copy" % (zc, n * size)
+    assert copied <= zc // 20, "%d bytes copied, %d not" % (copied, zc)
