@@ -49,6 +49,9 @@ class Run:
         self.fail = []
         self.lock = threading.Lock()
         self.nregion = 2
+        # to isolate a finding: no mmap at all / mmap reads only
+        self.no_mmap = bool(os.environ.get("EFS_MODEL_NO_MMAP"))
+        self.mmap_write = not os.environ.get("EFS_MODEL_NO_MMAP_WRITE")
         # POSIX locks belong to the process: its threads do not exclude each
         # other, so the threads of one mount take turns here first.
         self.mount_lock = (threading.Lock(), threading.Lock())
@@ -144,10 +147,10 @@ class Run:
                     if got != bytes(m):
                         self.bad(t, "region%d: read-your-writes through the fd differs: %s" % (
                             fi, self.diagnose(path, base, bytes(m), got)))
-                elif op < 0.7:
+                elif op < 0.7 and not self.no_mmap:
                     with mmap.mmap(fd, REG * self.n, mmap.MAP_SHARED,
                                    mmap.PROT_READ | mmap.PROT_WRITE) as mm:
-                        if rnd.random() < 0.5:
+                        if rnd.random() < 0.5 and self.mmap_write:
                             off = rnd.randrange(REG)
                             n = rnd.randint(1, min(REG - off, 5000))
                             data = rnd.randbytes(n)
