@@ -19,10 +19,9 @@
  *    server's size, raised by cached writes, lowered by truncate.  An
  *    attribute refresh (wb_file_size_seen*) may move it anywhere but never
  *    below the end of data not yet on the server, nor back to a state older
- *    than the last exact one (known exactly when the caller sampled
- *    wb_file_land_seq() before the request; else a reply within
- *    WB_SIZE_SETTLE_MS of an exact size changes nothing).  O_APPEND writes reserve their offset at
- * the local end of file (wb_file_append_reserve), so appenders never overwrite.
+ *    than one already taken (replies are ordered by the change attribute,
+ *    and by wb_file_land_seq() samples where the caller has one).  O_APPEND writes reserve their
+ * offset at the local end of file (wb_file_append_reserve), so appenders never overwrite.
  *  - Errors (errseq, the kernel's model): a failed WRITE or COMMIT is
  *    recorded with a new sequence number; the affected bytes are dropped.
  *    An open file description samples the sequence at open
@@ -127,20 +126,22 @@ bool wb_file_busy(struct wb_file *f);
 /* ---- local size ---- */
 uint64_t wb_file_size(struct wb_file *f);
 /*
- * An attribute reply says the server's size is server: the local size now.
- * Without knowing when it was requested, the reply may predate the last
- * time the size was known exactly (an exact reply, a truncate, our data
- * landing): within WB_SIZE_SETTLE_MS of that it changes nothing (it only
- * cannot go below cached data); later the server's size is taken.
+ * An attribute reply says the server's size is server (change: its change
+ * attribute, NULL if it had none): the local size now.  Replies are ordered
+ * by the change attribute, as the Linux client does: within
+ * WB_SIZE_SETTLE_MS, a reply with an older change attribute than the last
+ * one taken, or with the same one while our data landed since, is stale and
+ * does not move the size (it still never goes below cached data).
  */
-uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server);
+uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server, const uint64_t *change);
 /* A sample taken before an attribute request (wb_file_size_seen_since). */
 uint64_t wb_file_land_seq(struct wb_file *f);
 /*
  * The same for a reply to a request sent after wb_file_land_seq() returned
  * sample: exact (close-to-open): only data that landed since counts.
  */
-uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample);
+uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample,
+				 const uint64_t *change);
 /* Truncated (or extended) to size on the server by this client. */
 void wb_file_size_set(struct wb_file *f, uint64_t size);
 /* Reserve len bytes at the local end of file for an O_APPEND write. */

@@ -262,7 +262,7 @@ void efs_io_truncated(struct efs_inode *in, uint64_t size);
  * size when the inode has a data object (entries built from a reply). */
 void efs_io_fix_stat(struct efs_inode *in, struct stat *st);
 /* in->lock held: the local size for a server size (attribute store). */
-uint64_t efs_io_size_seen_locked(struct efs_inode *in, uint64_t server);
+uint64_t efs_io_size_seen_locked(struct efs_inode *in, const struct nfs4_attr *a);
 
 /* ---- fs_lock.c ---- */
 int efs_lockwait_init(struct efs_fs *fs);

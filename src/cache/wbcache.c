@@ -67,8 +67,14 @@ struct wb_file {
 	/* local size */
 	uint64_t size;
 	uint64_t settle_end; /* end of the data that landed since the last exact size */
-	uint64_t pin_ms;     /* the size was last known exactly (reply, truncate, landing) */
 	uint64_t land_seq;   /* bumped whenever data reaches the server */
+	/*
+	 * Reply ordering (as the Linux client's, by the change attribute): the
+	 * newest change attribute a size was taken from, when, and whether our
+	 * data landed after it (a reply with that same change predates it).
+	 */
+	uint64_t known_change, change_ms;
+	bool have_change, landed_unseen;
 	/* errseq */
 	int err;
 	uint64_t err_seq;
@@ -353,22 +359,40 @@ uint64_t wb_file_size(struct wb_file *f)
 	return s;
 }
 
-uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server)
+/* Take a reply's size; wb->lock held. */
+static void size_take(struct wb_file *f, uint64_t server, uint64_t floor, const uint64_t *change)
+{
+	f->size = server > floor ? server : floor;
+	if (change) {
+		if (!f->have_change || *change != f->known_change)
+			f->landed_unseen = false;
+		f->known_change = *change;
+		f->have_change = true;
+		f->change_ms = now_ms();
+	}
+}
+
+uint64_t wb_file_size_seen(struct wb_file *f, uint64_t server, const uint64_t *change)
 {
 	uint64_t floor, s;
+	bool older = false;
 
 	pthread_mutex_lock(&f->wb->lock);
 	floor = cached_end(f);
-	if (now_ms() - f->pin_ms < WB_SIZE_SETTLE_MS) {
-		/*
-		 * The reply may have been requested before the size was
-		 * last known exactly (before an OPEN's, a truncate, our data
-		 * landing): it may neither shrink nor grow it.
-		 */
+	if (change && f->have_change && now_ms() - f->change_ms < WB_SIZE_SETTLE_MS)
+		older = *change < f->known_change ||
+			(*change == f->known_change && f->landed_unseen);
+	if (older) {
+		/* a reply overtaken by a newer one, or by our own data landing */
+		if (f->landed_unseen && f->settle_end > floor)
+			floor = f->settle_end;
 		if (floor > f->size)
 			f->size = floor;
 	} else {
-		f->size = server > floor ? server : floor;
+		if (!change && f->landed_unseen && f->settle_end > floor &&
+		    now_ms() - f->change_ms < WB_SIZE_SETTLE_MS)
+			floor = f->settle_end; /* no ordering known: not below what landed */
+		size_take(f, server, floor, change);
 	}
 	s = f->size;
 	pthread_mutex_unlock(&f->wb->lock);
@@ -385,20 +409,21 @@ uint64_t wb_file_land_seq(struct wb_file *f)
 	return s;
 }
 
-uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample)
+uint64_t wb_file_size_seen_since(struct wb_file *f, uint64_t server, uint64_t sample,
+				 const uint64_t *change)
 {
+	bool landed;
 	uint64_t floor, s;
 
 	pthread_mutex_lock(&f->wb->lock);
 	floor = cached_end(f);
-	f->pin_ms = now_ms();
-	if (f->land_seq != sample) {
-		if (f->settle_end > floor)
-			floor = f->settle_end;
-	} else {
+	landed = f->land_seq != sample;
+	if (landed && f->settle_end > floor)
+		floor = f->settle_end;
+	size_take(f, server, floor, change);
+	f->landed_unseen = landed;
+	if (!landed)
 		f->settle_end = 0; /* the reply is newer than all that landed */
-	}
-	f->size = server > floor ? server : floor;
 	s = f->size;
 	pthread_mutex_unlock(&f->wb->lock);
 	return s;
@@ -408,7 +433,6 @@ void wb_file_size_set(struct wb_file *f, uint64_t size)
 {
 	pthread_mutex_lock(&f->wb->lock);
 	f->size = size;
-	f->pin_ms = now_ms();
 	if (f->settle_end > size)
 		f->settle_end = size;
 	pthread_mutex_unlock(&f->wb->lock);
@@ -449,7 +473,8 @@ static void chunk_free(struct wb_chunk *ch, bool landed)
 	if (landed && chunk_end(ch)) {
 		if (chunk_end(ch) > f->settle_end)
 			f->settle_end = chunk_end(ch);
-		f->pin_ms = now_ms();
+		f->landed_unseen = true;
+		f->change_ms = now_ms();
 		f->land_seq++;
 	}
 	dirty_del(ch);

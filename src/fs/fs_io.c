@@ -151,9 +151,11 @@ static struct wb_file *inode_wb(struct efs_fs *fs, struct efs_inode *in)
 	return wb;
 }
 
-uint64_t efs_io_size_seen_locked(struct efs_inode *in, uint64_t server)
+uint64_t efs_io_size_seen_locked(struct efs_inode *in, const struct nfs4_attr *a)
 {
-	return in->wb ? wb_file_size_seen(in->wb, server) : server;
+	const uint64_t *change = (a->valid & NFS4_ATTR_BIT(FATTR4_CHANGE)) ? &a->change : NULL;
+
+	return in->wb ? wb_file_size_seen(in->wb, a->size, change) : a->size;
 }
 
 /*
@@ -167,7 +169,9 @@ static void size_from_reply(struct efs_inode *in, const struct nfs4_attr *a, uin
 		return;
 	pthread_mutex_lock(&in->lock);
 	if (in->wb)
-		in->attr.size = wb_file_size_seen_since(in->wb, a->size, sample);
+		in->attr.size = wb_file_size_seen_since(
+			in->wb, a->size, sample,
+			(a->valid & NFS4_ATTR_BIT(FATTR4_CHANGE)) ? &a->change : NULL);
 	pthread_mutex_unlock(&in->lock);
 }
 

@@ -274,7 +274,7 @@ void efs_inode_set_attr(struct efs_inode *in, const struct nfs4_attr *a)
 	}
 	/* Never below data not yet on the server (cache/wbcache.h, local size). */
 	if (a->valid & NFS4_ATTR_BIT(FATTR4_SIZE))
-		c->size = efs_io_size_seen_locked(in, a->size);
+		c->size = efs_io_size_seen_locked(in, a);
 	in->attr_time = now;
 	in->attr_valid = true;
 	if (in->fs) {

@@ -9,6 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$top/build}
 tmp=$(mktemp -d /tmp/efs-model-soak.XXXXXX)
 chmod 0755 "$tmp"
+export EFS_MODEL_STRICT=${EFS_MODEL_STRICT-1}
 export EFS_MODEL_SEEDS=${1:-1-40} EFS_MODEL_OPS=${2:-400} EFS_MODEL_THREADS=${3:-8}
 export EFS_FUSE=${EFS_FUSE:-$build/efs-fuse} EFS_FUSE_BUILDDIR=$build BUILD_DIR=$build
 export EFS_IT_TMPDIR=$tmp

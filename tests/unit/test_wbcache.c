@@ -267,26 +267,34 @@ static void test_local_size(void **state)
 {
 	struct wbcache *wb = new_cache(16 * CSIZE, 600000);
 	struct wb_file *f = file(wb, 0, 100);
-	uint64_t off;
+	uint64_t off, ch;
 
 	(void)state;
 	assert_int_equal(wb_file_size(f), 100);
 	assert_int_equal(wb_file_write(f, &cred0, &opens[0], 100, "abcdef", 6), 0);
 	assert_int_equal(wb_file_size(f), 106);
 	/* a refresh that does not include the cached write */
-	assert_int_equal(wb_file_size_seen(f, 100), 106);
+	assert_int_equal(wb_file_size_seen(f, 100, NULL), 106);
 	/* appenders reserve whole writes at the local end */
 	off = wb_file_append_reserve(f, 10);
 	assert_int_equal(off, 106);
 	assert_int_equal(wb_file_append_reserve(f, 5), 116);
 	wb_file_append_unreserve(f, 116, 5, 0); /* the last one failed */
 	assert_int_equal(wb_file_size(f), 116);
-	/* truncate lowers it; a stale reply right after changes nothing */
-	assert_int_equal(wb_file_flush(f, NULL), 0);
-	wb_file_size_set(f, 50);
-	assert_int_equal(wb_file_size_seen(f, 106), 50);
+	/* replies are ordered by their change attribute */
+	assert_int_equal(wb_file_flush(f, NULL), 0); /* our data landed */
+	ch = 5;
+	assert_int_equal(wb_file_size_seen(f, 116, &ch), 116);
+	wb_file_size_set(f, 50); /* truncated; the SETATTR reply says change 6 */
+	ch = 6;
+	assert_int_equal(wb_file_size_seen(f, 50, &ch), 50);
+	ch = 5; /* a reply sent before the truncate arrives late */
+	assert_int_equal(wb_file_size_seen(f, 116, &ch), 50);
+	ch = 7; /* another client's newer change */
+	assert_int_equal(wb_file_size_seen(f, 80, &ch), 80);
 	/* an exact reply (requested after the sample) is taken as is */
-	assert_int_equal(wb_file_size_seen_since(f, 40, wb_file_land_seq(f)), 40);
+	ch = 8;
+	assert_int_equal(wb_file_size_seen_since(f, 40, wb_file_land_seq(f), &ch), 40);
 	wb_file_free(f);
 	wbcache_free(wb);
 }

@@ -3,7 +3,8 @@ two mounts against an in-memory model of POSIX plus close-to-open.
 
 CI runs seeds 1 and 2 with 60 operations per thread; the soak
 (tests/soak/data_model_soak.sh) sets EFS_MODEL_SEEDS=FIRST-LAST,
-EFS_MODEL_OPS and EFS_MODEL_THREADS for a longer run."""
+EFS_MODEL_OPS and EFS_MODEL_THREADS for a longer run, and EFS_MODEL_STRICT
+(stale kernel pages fail too; see model_stress.py)."""
 
 import os
 
