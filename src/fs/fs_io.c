@@ -817,6 +817,7 @@ int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 		 uint64_t lock_owner)
 {
 	struct wb_file *wb = inode_wb_peek(f->inode);
+	struct rpc_cred keep = rpc_cred_keep(cr);
 	int r, r2;
 
 	if (wb && (f->share & OPEN4_SHARE_ACCESS_WRITE))
@@ -824,7 +825,11 @@ int efs_fs_flush(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *
 	r = flush_all(fs, cr, f);
 	r2 = (f->share & OPEN4_SHARE_ACCESS_WRITE) ? report_errors(f, false) : 0;
 	r = r2 ? r2 : r;
-	r2 = efs_lock_release_owner(fs, cr, f, lock_owner);
+	/*
+	 * Not interruptible: the close of a killed process (its FLUSH is
+	 * interrupted at once) must still release the locks it held.
+	 */
+	r2 = efs_lock_release_owner(fs, &keep, f, lock_owner);
 	return r ? r : r2;
 }
 
