@@ -15,6 +15,13 @@ from datalib import MiB, chattr, srv_dir, write_all, errno_name
 REFUSED = (errno.EPERM, errno.EACCES)
 
 
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
 def _refused_writer(ganesha, m, name, more=()):
     """A descriptor with 64 KiB cached (less than a chunk: it stays cached
     until a flush) the server will refuse; more: flags of other
@@ -26,7 +33,14 @@ def _refused_writer(ganesha, m, name, more=()):
     fd = os.open(path, os.O_WRONLY)  # O_CLOEXEC: Python's default
     others = [os.open(path, fl) for fl in more]
     chattr("+i", spath)
-    write_all(fd, b"b" * (64 << 10))
+    try:
+        write_all(fd, b"b" * (64 << 10))
+    except BaseException:
+        # never leave an immutable file (or open descriptors) behind
+        for f in [fd] + others:
+            _close_quietly(f)
+        chattr("-i", spath)
+        raise
     if more:
         return fd, path, spath, others
     return fd, path, spath
@@ -78,13 +92,6 @@ def test_close_sees_error_despite_child_close(ganesha, mount_factory):
             _close_quietly(fd)
         chattr("-i", spath)
     assert os.stat(spath).st_size == 4096
-
-
-def _close_quietly(fd):
-    try:
-        os.close(fd)
-    except OSError:
-        pass
 
 
 def test_every_open_description_sees_error_once(ganesha, mount_factory):
