@@ -48,6 +48,7 @@
 #define MOUNT_OPTS_DEFAULT_TIMEO       600 /* deciseconds */
 #define MOUNT_OPTS_DEFAULT_RETRANS     2
 #define MOUNT_OPTS_DEFAULT_CACHE_SIZE  (256ull << 20) /* bytes */
+#define MOUNT_OPTS_DEFAULT_WB_AGE      30	      /* seconds */
 #define MOUNT_OPTS_DEFAULT_MAX_THREADS 16
 #define MOUNT_OPTS_MAX_MAX_THREADS     64
 
@@ -89,6 +90,7 @@ struct mount_opts {
 
 	/* Caching (issue 3) */
 	uint64_t cache_size; /* write-back cache cap in bytes (default 256 MiB) */
+	unsigned int wb_age; /* dirty data older than this (s) is written back (30) */
 
 	/* FUSE */
 	bool allow_other, default_permissions;

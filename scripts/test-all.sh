@@ -3,7 +3,15 @@
 #   install dependencies, build, unit tests (make check), integration tests
 #   (pytest against nfs-ganesha on loopback).  Exits non-zero on any failure.
 # Extra arguments go to pytest, e.g. scripts/test-all.sh -k lease
+# --sanitize (first argument): afterwards, the same unit and integration tests
+# once more against an ASan+UBSan build (scripts/build.sh --sanitize; about 6
+# more minutes).  Opt-in until the suite is clean under it (see README.md).
 set -euo pipefail
+sanitize=0
+if [ "${1:-}" = "--sanitize" ]; then
+	sanitize=1
+	shift
+fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -58,6 +66,27 @@ if [ "$rc" -eq 0 ]; then
 	rm -rf "$EFS_IT_TMPDIR"
 else
 	echo "test-all: logs kept in $EFS_IT_TMPDIR" >&2
+fi
+
+if [ "$sanitize" -eq 1 ] && [ "$rc" -eq 0 ]; then
+	step "sanitizer build (ASan+UBSan)"
+	scripts/build.sh --sanitize
+	sbuild=$top/build-sanitize
+	step "unit tests under ASan+UBSan"
+	make -C "$sbuild" -j2 check || { cat "$sbuild/test-suite.log" >&2; rc=1; }
+	step "integration tests under ASan+UBSan"
+	EFS_IT_TMPDIR=$(mktemp -d /tmp/efs-fuse-test-all.XXXXXX)
+	chmod 0755 "$EFS_IT_TMPDIR"
+	# The RSS-under-the-cap test measures ASan's shadow memory, not the cache.
+	EFS_FUSE=$sbuild/efs-fuse BUILD_DIR=$sbuild EFS_FUSE_BUILDDIR=$sbuild \
+		/usr/bin/python3 -m pytest -v -p no:cacheprovider \
+		--timeout="${PYTEST_TIMEOUT:-900}" --timeout-method=thread \
+		-k "not test_rss_stays_below_cache_cap" tests/integration "$@" </dev/null || rc=$?
+	if ! cleanup_under "$EFS_IT_TMPDIR"; then
+		echo "test-all: the sanitizer tests left mounts or processes behind" >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
+	[ "$rc" -eq 0 ] && rm -rf "$EFS_IT_TMPDIR"
 fi
 
 step "done in $(($(date +%s) - start)) s: $([ "$rc" -eq 0 ] && echo PASS || echo "FAIL (pytest exit $rc)")"

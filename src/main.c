@@ -377,6 +377,7 @@ static int setup(struct efs_mount *m, char *err, size_t errlen)
 		fcfg.lookupcache = EFS_LOOKUPCACHE_NONE;
 	fcfg.nocto = !o->cto;
 	fcfg.cache_size = o->cache_size;
+	fcfg.wb_age = o->wb_age;
 	/* nfs(5): noac also makes writes synchronous; mount(8) sync does */
 	fcfg.sync_writes = o->noac || o->sync;
 	m->fs = efs_fs_new(m->client, &root, &root_attr, &fcfg);

@@ -425,6 +425,12 @@ static int opt_fsname(struct parse *p, const struct opt_def *d, const char *val)
 	return set_str(p, d->flag ? &p->o->subtype : &p->o->fsname, val);
 }
 
+static int opt_wb_age(struct parse *p, const struct opt_def *d, const char *val)
+{
+	(void)d;
+	return parse_uint_range(p, "wb_age", val, 1, 86400, "seconds, 1..86400", &p->o->wb_age);
+}
+
 static int opt_max_threads(struct parse *p, const struct opt_def *d, const char *val)
 {
 	return parse_uint_range(p, "max_threads", val, 1, MOUNT_OPTS_MAX_MAX_THREADS,
@@ -774,6 +780,7 @@ static const struct opt_def opt_table[] = {
 	{"comment", VAL, opt_ignore, 0},
 	/* caching */
 	{"cache_size", VAL, opt_cache_size, 0},
+	{"wb_age", VAL, opt_wb_age, 0},
 	{"fsc", NOVAL, opt_ignore, 0},
 	{"nofsc", NOVAL, opt_ignore, 0},
 	/* reaching the mount target */
@@ -1034,6 +1041,7 @@ static void set_defaults(struct mount_opts *o)
 	o->lookupcache = MOUNT_OPTS_LOOKUPCACHE_ALL;
 	o->cto = true;
 	o->cache_size = MOUNT_OPTS_DEFAULT_CACHE_SIZE;
+	o->wb_age = MOUNT_OPTS_DEFAULT_WB_AGE;
 	o->max_threads = MOUNT_OPTS_DEFAULT_MAX_THREADS;
 	o->loglevel = -1;
 	o->uid = -1;
@@ -1225,6 +1233,7 @@ void mount_opts_usage(FILE *f, const char *prog)
 		"\n"
 		"  Caching:\n"
 		"    cache_size=N[K|M|G] write-back cache cap, 1M..1T (256M)\n"
+		"    wb_age=S            write back dirty data older than S seconds (30)\n"
 		"    fsc, nofsc          ignored\n"
 		"\n"
 		"  Reaching the mount target:\n"

@@ -16,7 +16,8 @@
  *  - Memory: every segment counts against the ra_pool cap; past it no
  *    prefetch is started (reads still work, synchronously).
  *  - Errors: 0 or -NFS4ERR_x / -errno from the READ that failed (fs/ maps).
- *  - Threads: ra_pool workers run the prefetch READs; every call is safe
+ *  - Threads: ra_pool workers run the prefetch READs (their number follows
+ *    the number of sequential readers, see ra_pool_new); every call is safe
  *    from any thread; one mutex per ra_file protects its segments and is
  *    never held across an RPC.  Lock order: ra_file.lock, then pool lock.
  */
@@ -30,11 +31,20 @@
 #include "nfs4/nfs4_state.h"
 
 #define RA_MAX_SEGMENTS 8
+/* Prefetch workers per file being read sequentially (up to max_workers). */
+#define RA_WORKERS_PER_READER 2
 
 struct ra_pool;
 struct ra_file;
 
-struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers);
+/*
+ * workers are started at once; more start, up to max_workers, while every
+ * worker is busy and there are fewer than RA_WORKERS_PER_READER per file
+ * read sequentially (they stay until ra_pool_free).
+ */
+struct ra_pool *ra_pool_new(struct nfs4_client *c, size_t cap, unsigned int workers,
+			    unsigned int max_workers);
+unsigned int ra_pool_workers(struct ra_pool *p);
 void ra_pool_free(struct ra_pool *p);
 
 /* Read-ahead of one open file, reading through op (a reference is held). */
@@ -49,5 +59,33 @@ void ra_file_invalidate(struct ra_file *f);
  */
 int ra_file_read(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size, void *buf,
 		 size_t *got);
+
+/*
+ * Zero copy: a reference-counted buffer, the READ reply record a segment
+ * was received in (or a copy when a segment took several READs).  A view
+ * is a reference plus the bytes it covers; release it after the FUSE reply
+ * went out.  Any thread may put the last reference.
+ */
+struct ra_buf;
+struct ra_view {
+	struct ra_buf *buf;
+	const uint8_t *data;
+	size_t len;
+};
+struct ra_buf *ra_buf_alloc(size_t len); /* one reference; NULL on ENOMEM */
+/* Take ownership of mem (free()d with the last reference); data..data+len in it. */
+struct ra_buf *ra_buf_wrap(void *mem, const uint8_t *data, size_t len);
+uint8_t *ra_buf_data(struct ra_buf *b);
+struct ra_buf *ra_buf_get(struct ra_buf *b);
+void ra_buf_put(struct ra_buf *b); /* NULL is fine */
+/*
+ * ra_file_read() without the copy: up to maxv views (*nv) of *got bytes at
+ * off; *got < size at end of file or when maxv views were not enough.
+ */
+int ra_file_read_views(struct ra_file *f, const struct rpc_cred *cr, uint64_t off, size_t size,
+		       struct ra_view *v, unsigned int maxv, unsigned int *nv, size_t *got);
+void ra_views_release(struct ra_view *v, unsigned int n);
+/* Bytes served from reply records (no copy) and bytes copied, since start. */
+void ra_pool_get_stats(struct ra_pool *p, uint64_t *zc_bytes, uint64_t *copied_bytes);
 
 #endif

@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include "nfs4/nfs4_client.h"
 #include "rpc/rpc_clnt.h"
 
@@ -67,6 +68,7 @@ struct efs_fs_cfg {
 	enum efs_lookupcache lookupcache;
 	bool nocto;	     /* nocto: open() may use fresh cached attributes (no revalidation) */
 	uint64_t cache_size; /* write-back cache cap, bytes (0: 256 MiB) */
+	unsigned int wb_age; /* seconds before dirty data is written back (0: 30) */
 	bool sync_writes;    /* every write FILE_SYNC (noac), no write-back */
 };
 
@@ -220,8 +222,35 @@ int efs_fs_create(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t parent,
 /* *got < size only at EOF. */
 int efs_fs_read(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, void *buf,
 		size_t size, uint64_t off, size_t *got);
+/*
+ * The same without copying (issue 10): rb->iov[0..niov) point into the READ
+ * reply records the data arrived in (rb->len bytes; < size only at EOF).
+ * The edge sends them (fuse_reply_iov) and then calls efs_read_buf_release()
+ * (also after an error: it is always safe).
+ */
+#define EFS_READ_IOV_MAX 40
+struct efs_read_buf {
+	struct iovec iov[EFS_READ_IOV_MAX];
+	void *hold[EFS_READ_IOV_MAX]; /* what keeps iov[i] valid (fs/ private) */
+	unsigned int niov;
+	size_t len;
+};
+int efs_fs_read_iov(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, size_t size,
+		    uint64_t off, struct efs_read_buf *rb);
+void efs_read_buf_release(struct efs_read_buf *rb);
+/*
+ * O_APPEND writes go to the local end of file, which may not be the
+ * kernel's offset (its i_size is another client's past): then the kernel's
+ * pages and size for the file are wrong.  The edge asks efs_fs_write_moved()
+ * before it answers the write and, when true, calls efs_fs_write_done() with
+ * the node id after the answer (not before: the writer holds the page locks
+ * until then; not with f: a RELEASE may free it once answered), which
+ * invalidates them.
+ */
 int efs_fs_write(struct efs_fs *fs, const struct rpc_cred *cr, struct efs_file *f, const void *buf,
 		 size_t size, uint64_t off, size_t *written);
+bool efs_fs_write_moved(struct efs_file *f);
+void efs_fs_write_done(struct efs_fs *fs, uint64_t ino);
 /*
  * close(2) of a descriptor: COMMIT what is unstable (the error of the
  * write-back is returned here) and drop the POSIX locks lock_owner holds

@@ -56,9 +56,15 @@ struct efs_inode {
 	struct timespec attr_time; /* CLOCK_MONOTONIC when attr was fetched */
 	bool attr_valid;
 	/* data path (fs_io.c), protected by lock */
-	struct wb_file *wb; /* write-back data: created by the first write, freed with the inode */
-	unsigned int nopen; /* opens of this inode (efs_file) */
-	uint64_t data_gen;  /* bumped when our cached view of the data goes stale */
+	/*
+	 * The inode's data object (cache/wbcache.h): write-back data, local
+	 * size, write-back errors.  Created by the first open, freed with the
+	 * inode; the pointer is constant once set.
+	 */
+	struct wb_file *wb;
+	unsigned int nopen;   /* opens of this inode (efs_file) */
+	uint64_t data_gen;    /* bumped when our cached view of the data goes stale */
+	bool size_reval;      /* the next O_APPEND revalidates the size (after a lock) */
 	uint64_t kept_change; /* change attribute the kernel's page cache matches */
 	bool kept_valid;
 	/* attribute cache (inode.c), protected by lock */
@@ -97,6 +103,8 @@ struct efs_file {
 	struct ra_file *ra;   /* read-ahead of this open (NULL for O_DIRECT) */
 	uint64_t ra_gen;      /* inode data_gen the read-ahead data belongs to */
 	bool sync;	      /* FILE_SYNC4 writes (O_SYNC/O_DSYNC/O_DIRECT) */
+	uint64_t wb_since;    /* errseq sample of inode->wb (wbcache.h), under lock */
+	bool moved_append;    /* an O_APPEND write left the kernel's offset, under lock */
 	/* protected by lock */
 	pthread_mutex_t lock;
 	bool needs_commit;  /* UNSTABLE4 data not yet committed */
@@ -309,6 +317,13 @@ void efs_io_invalidate(struct efs_inode *in);
 /* Write and COMMIT cached data, then efs_io_invalidate() (before a SETATTR
  * of the size, and around locks); -errno of the write-back. */
 int efs_io_flush_inode(struct efs_fs *fs, struct efs_inode *in);
+/* A SETATTR of the size to size succeeded: the local size follows it. */
+void efs_io_truncated(struct efs_inode *in, uint64_t size);
+/* The size this client gives the file: st->st_size replaced by the local
+ * size when the inode has a data object (entries built from a reply). */
+void efs_io_fix_stat(struct efs_inode *in, struct stat *st);
+/* in->lock held: the local size for a server size (attribute store). */
+uint64_t efs_io_size_seen_locked(struct efs_inode *in, const struct nfs4_attr *a);
 
 /* ---- fs_lock.c ---- */
 int efs_lockwait_init(struct efs_fs *fs);

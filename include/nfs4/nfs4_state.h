@@ -78,6 +78,10 @@ bool nfs4_open_lost(struct nfs4_open *op);
 /* I/O through an open (NULL: the anonymous stateid, for opens we do not have). */
 int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
 		   uint64_t off, uint32_t count, void *buf, uint32_t *got, bool *eof);
+/* The same without a copy: *data points into the reply record *rec (free() it). */
+int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		       uint64_t off, uint32_t count, void **rec, const uint8_t **data,
+		       uint32_t *got, bool *eof);
 int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
 		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
 		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE]);

@@ -150,6 +150,7 @@ void efs_fill_entry(struct efs_fs *fs, struct efs_inode *in, const struct nfs4_a
 	e->ino = efs_inode_nodeid(fs, in);
 	if (a && efs_attr_complete(a)) {
 		efs_attr_to_stat(a, fs->wsize, &e->st);
+		efs_io_fix_stat(in, &e->st); /* cached writes count (local size) */
 	} else {
 		pthread_mutex_lock(&in->lock);
 		efs_attr_to_stat(&in->attr, fs->wsize, &e->st);
@@ -566,6 +567,8 @@ int efs_fs_setattr(struct efs_fs *fs, const struct rpc_cred *cr, uint64_t ino, s
 	r = nfs4_setattr_open(fs->clnt, cr, op, &fh, &sa, &a);
 	if (r)
 		return efs_errno(r);
+	if (sa.set & NFS4_SET_SIZE)
+		efs_io_truncated(in, sa.size);
 	if (efs_attr_complete(&a)) {
 		efs_inode_set_attr(in, &a);
 	} else {

@@ -338,6 +338,9 @@ void efs_inode_set_attr_seq(struct efs_inode *in, const struct nfs4_attr *a_in, 
 #undef MERGE
 		c->valid |= v;
 	}
+	/* Never below data not yet on the server (cache/wbcache.h, local size). */
+	if (a->valid & NFS4_ATTR_BIT(FATTR4_SIZE))
+		c->size = efs_io_size_seen_locked(in, a);
 	in->attr_time = now;
 	if (stale) {
 		in->attr_time.tv_sec = 0;

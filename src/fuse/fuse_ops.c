@@ -371,39 +371,39 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct efs_read_buf rb;
 	struct rpc_cred cr;
-	size_t got = 0;
-	char *buf;
 	int r;
 
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		reply_status(req, "read", ino, NULL, -ENOMEM);
-		return;
-	}
 	efs_fuse_cred(req, &cr);
-	r = efs_fs_read(req_fs(req), &cr, f, buf, size, (uint64_t)off, &got);
+	/* Sent from the READ replies the data arrived in: no copy here. */
+	r = efs_fs_read_iov(req_fs(req), &cr, f, size, (uint64_t)off, &rb);
 	if (r < 0)
 		reply_status(req, "read", ino, NULL, r);
 	else
-		fuse_reply_buf(req, buf, got);
-	free(buf);
+		fuse_reply_iov(req, rb.iov, (int)rb.niov);
+	efs_read_buf_release(&rb);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	struct efs_file *f = (struct efs_file *)(uintptr_t)fi->fh;
+	struct efs_fs *fs = req_fs(req);
 	struct rpc_cred cr;
 	size_t done = 0;
+	bool moved;
 	int r;
 
 	efs_fuse_cred(req, &cr);
-	r = efs_fs_write(req_fs(req), &cr, f, buf, size, (uint64_t)off, &done);
+	r = efs_fs_write(fs, &cr, f, buf, size, (uint64_t)off, &done);
+	moved = efs_fs_write_moved(f);
 	if (r < 0)
 		reply_status(req, "write", ino, NULL, r);
 	else
 		fuse_reply_write(req, done);
+	if (moved) /* after the reply; req and f may be gone: see efs_fs.h */
+		efs_fs_write_done(fs, ino);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -643,6 +643,53 @@ int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4
 	}
 }
 
+/*
+ * nfs4_read_open() without the copy (issue 10): the reply record is handed
+ * over in *rec (free() it) and *data points at the bytes read inside it.
+ */
+int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		       uint64_t off, uint32_t count, void **rec, const uint8_t **data,
+		       uint32_t *got, bool *eof)
+{
+	struct nfs4_compound cp;
+	struct nfs4_stateid sid;
+	uint32_t gen;
+	int rc, tries;
+
+	*rec = NULL;
+	*data = NULL;
+	*got = 0;
+	if (count > c->rsize)
+		count = c->rsize;
+	for (tries = 0;; tries++) {
+		rc = io_stateid(c, op, &sid, &gen);
+		if (rc)
+			return rc;
+		rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
+		if (rc)
+			return rc;
+		rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &op->fh));
+		if (!rc)
+			rc = nfs4_compound_op(&cp, nfs4_enc_read(&cp.args, &sid, off, count));
+		if (!rc)
+			rc = nfs4_compound_run(&cp, cr);
+		if (!rc)
+			rc = nfs4_dec_putfh(cp.res);
+		if (!rc)
+			rc = nfs4_dec_read(cp.res, eof, data, got, count);
+		if (!rc) {
+			*rec = cp.rep.buf; /* *data points into it */
+			cp.rep.buf = NULL;
+		}
+		nfs4_compound_fini(&cp);
+		if (!nfs4_stateid_error(rc) || tries >= MAX_RETRIES)
+			return rc;
+		rc = io_recover(c, cr, op, gen, rc);
+		if (rc)
+			return rc;
+	}
+}
+
 int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
 		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
 		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE])

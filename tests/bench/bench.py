@@ -18,6 +18,12 @@ Workloads (medians of --runs):
            drop_caches), unlink; seconds for each phase
   untar    tar -xf of /usr/include without node/ and llvm-14/ (~4,000
            entries of real headers, built once into /tmp), then sync; seconds
+  passthrough (with dd)  the same dd through libfuse's example passthrough_ll
+           over the export directory, in the same run: efs-fuse's dd figures
+           as a ratio to plain FUSE.  Built at bench time from the installed
+           libfuse3 example (libfuse3-dev: /usr/share/doc/libfuse3-dev/examples)
+           or --passthrough-src DIR (e.g. a libfuse checkout's example/); its
+           source is not part of this tree.  --no-passthrough skips it.
   latency  files and untar again through efs-fuse with ganesha in a network
            namespace whose loopback delays each packet by --delay-us (tc netem,
            or contrib/netns/delay-proxy.py where the kernel lacks sch_netem)
@@ -172,6 +178,63 @@ def med(vals):
     return statistics.median(vals) if vals else None
 
 
+# -- FUSE passthrough (libfuse's example/passthrough_ll.c) -----------------------
+
+PT_SRC_DEFAULT = "/usr/share/doc/libfuse3-dev/examples"
+
+
+def build_passthrough(src_dir, out_dir):
+    """Compile passthrough_ll.c from src_dir against the installed libfuse3."""
+    src = os.path.join(src_dir, "passthrough_ll.c")
+    if not os.path.isfile(src):
+        sys.exit("bench: no %s (install libfuse3-dev, or --passthrough-src DIR with "
+                 "passthrough_ll.c and passthrough_helpers.h, e.g. libfuse's example/)" % src)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    exe = os.path.join(out_dir, "passthrough_ll")
+    sh(["cc", "-O2", "-I", src_dir, "-o", exe, src] + flags)
+    return exe
+
+
+class PassthroughMount:
+    """passthrough_ll -f -o source=DIR MNT, stopped with fusermount3 -u."""
+
+    def __init__(self, exe, source, mountpoint):
+        self.exe, self.source, self.mountpoint = exe, source, mountpoint
+        self.proc = None
+
+    def mount(self):
+        self.proc = subprocess.Popen([self.exe, "-f", "-o", "source=" + self.source,
+                                      self.mountpoint], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while not mounts.is_mounted(self.mountpoint):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("passthrough_ll did not mount: %s" %
+                                   self.proc.stderr.read().decode(errors="replace"))
+            time.sleep(0.05)
+
+    def remount(self):
+        self.unmount()
+        self.mount()
+
+    def unmount(self):
+        if self.proc is None:
+            return
+        subprocess.run(["fusermount3", "-u", self.mountpoint], capture_output=True)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(30)
+        self.proc = None
+
+    def cleanup(self):
+        self.unmount()
+        if mounts.is_mounted(self.mountpoint):
+            subprocess.run(["fusermount3", "-uz", self.mountpoint], capture_output=True)
+
+
 # -- workloads -----------------------------------------------------------------
 
 def bench_dd(t, size_mib, runs):
@@ -293,6 +356,14 @@ def report(a, rows, lat, entries, meta):
     if "dd_w" in F or "dd_w" in L:
         row("dd %d MiB bs=1M conv=fsync, write" % a.size_mib, "dd_w", "%.0f MB/s")
         row("dd %d MiB bs=1M, read after drop_caches" % a.size_mib, "dd_r", "%.0f MB/s")
+    P = rows.get("passthrough", {})
+    if P:
+        for key, what in (("dd_w", "write"), ("dd_r", "read")):
+            fv, pv = F.get(key), P.get(key)
+            out.append("| dd %s: FUSE passthrough_ll (same run) | %s | %s | efs-fuse / "
+                       "passthrough %s | | |" % (what, fmt(pv, "%.0f MB/s"),
+                                                 fmt(fv, "%.0f MB/s"),
+                                                 fmt(fv / pv if fv and pv else None, "%.2f")))
     if "fio" in F or "fio" in L:
         row("fio 4 KiB randread, psync, 256 MiB, 10 s", "fio", "%.0f IOPS")
     if "create" in F or "create" in L:
@@ -317,6 +388,10 @@ def report(a, rows, lat, entries, meta):
             row("at %s: untar %d entries + sync" % (rtt, entries), "untar", "%.2f s",
                 "rt_untar", src=lat)
     out += ["", "Command: `%s`" % meta["cmd"], ""]
+    if meta.get("passthrough"):
+        out.append("Passthrough: %s, built at bench time, over a directory of the same "
+                   "export file system (its local column is passthrough's figure)."
+                   % meta["passthrough"])
     if lat:
         out.append("Latency: %d us one-way delay, %s." % (a.delay_us, meta["delay_mode"]))
     if meta.get("rtt"):
@@ -345,6 +420,11 @@ def main():
     ap.add_argument("--only", default="dd,fio,files,untar",
                     help="comma list of workloads (dd,fio,files,untar)")
     ap.add_argument("-o", dest="opts", default="", help="extra efs-fuse -o options")
+    ap.add_argument("--passthrough-src", default=PT_SRC_DEFAULT,
+                    help="directory with libfuse's passthrough_ll.c (default: the "
+                    "installed libfuse3 examples)")
+    ap.add_argument("--no-passthrough", action="store_true",
+                    help="no dd through libfuse's passthrough_ll")
     ap.add_argument("--out", help="also write the table to this file")
     a = ap.parse_args()
     only = set(a.only.split(","))
@@ -400,12 +480,27 @@ def main():
         fuse_dir = os.path.join(mp, "fuse")
         os.mkdir(fuse_dir)
         targets = [Target("local", local), Target("efs-fuse", fuse_dir, m)]
+        if "dd" in only and not a.no_passthrough:
+            exe = build_passthrough(a.passthrough_src, base)
+            pt_src = os.path.join(srv.export, "pt")
+            os.mkdir(pt_src)
+            pt_mp = os.path.join(base, "mnt-pt")
+            os.mkdir(pt_mp)
+            pt = PassthroughMount(exe, pt_src, pt_mp)
+            mnts.append(pt)
+            pt.mount()
+            meta["passthrough"] = "libfuse %s example/passthrough_ll.c from %s" % (
+                subprocess.run(["pkg-config", "--modversion", "fuse3"], capture_output=True,
+                               text=True).stdout.strip(), a.passthrough_src)
+            targets.append(Target("passthrough", pt_mp, pt))
         rows = {}
         for t in targets:
             r = rows[t.name] = {}
             if "dd" in only:
                 log("%s: dd %d MiB x %d" % (t.name, a.size_mib, a.runs))
                 r.update(bench_dd(t, a.size_mib, a.runs))
+            if t.name == "passthrough":
+                continue
             if "fio" in only:
                 log("%s: fio randread x %d" % (t.name, a.runs))
                 r.update(bench_fio(t, a.runs))

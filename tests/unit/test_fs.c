@@ -33,6 +33,8 @@ static struct {
 	uint64_t dchange; /* every directory's change attribute (one counter) */
 	uint32_t last_stable;
 	uint64_t last_off;
+	uint32_t last_len;
+	int write_err; /* the next WRITEs fail with it (0: they succeed) */
 } srv;
 
 static struct nfs4_client *fake_clnt = (struct nfs4_client *)&srv;
@@ -373,6 +375,18 @@ int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4
 	return 0;
 }
 
+int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		       uint64_t off, uint32_t count, void **rec, const uint8_t **data,
+		       uint32_t *got, bool *eof)
+{
+	uint8_t *b = malloc(count + 16); /* a "record": 16 header bytes, then the data */
+
+	assert_non_null(b);
+	*rec = b;
+	*data = b + 16;
+	return nfs4_read_open(c, cr, op, off, count, b + 16, got, eof);
+}
+
 int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
 		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
 		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE])
@@ -399,8 +413,11 @@ int nfs4_write(struct nfs4_client *c, const struct rpc_cred *cr, const struct nf
 	(void)off;
 	(void)buf;
 	srv.writes++;
+	if (srv.write_err)
+		return srv.write_err;
 	srv.last_stable = stable;
 	srv.last_off = off;
+	srv.last_len = len;
 	*written = len;
 	*committed = stable;
 	memcpy(verf, srv.write_verf, NFS4_VERIFIER_SIZE);
@@ -914,7 +931,12 @@ static void test_commit_verifier(void **state)
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, data, 10, 0, &n), 0);
 	memset(srv.write_verf, 0xcc, NFS4_VERIFIER_SIZE);
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, data, 10, 0, &n), 0);
-	assert_int_equal(efs_fs_release(fs, f), -EIO);
+	/* RELEASE cannot report it: the error waits for the next open (errseq) */
+	assert_int_equal(efs_fs_release(fs, f), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &f), 0);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), -EIO);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0);
+	assert_int_equal(efs_fs_release(fs, f), 0);
 	efs_fs_forget(fs, e.ino, 1);
 
 	/* O_SYNC: FILE_SYNC4, no COMMIT */
@@ -934,22 +956,30 @@ static void test_commit_verifier(void **state)
 	assert_int_equal(fs->ninodes, 0);
 }
 
-static void test_append_uses_server_size(void **state)
+static void test_append_uses_local_size(void **state)
 {
 	struct efs_fs *fs = *state;
-	struct efs_entry e;
+	struct efs_entry e, e2;
 	struct efs_file *f;
+	struct stat st;
+	double tmo;
 	size_t n = 0;
 
-	/* the fake OPEN reports size 42; the kernel's stale i_size says 7 */
+	/* the fake server always says size 42; the kernel's stale i_size says 7 */
 	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f12", &e), 0);
 	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY | O_APPEND, &f), 0);
 	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 7, &n), 0);
-	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0); /* write-back: sent by now */
-	assert_int_equal(srv.last_off, 42);
-	assert_int_equal(efs_fs_write(fs, &root_cred, f, "abc", 3, 10, &n), 0);
+	/* an attribute refresh (READDIRPLUS, a lookup, OPEN's GETATTR) that does
+	 * not include the cached write must not move the end of file back */
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f12", &e2), 0);
+	assert_int_equal(e2.st.st_size, 45);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(st.st_size, 45);
+	assert_int_equal(efs_fs_write(fs, &root_cred, f, "def", 3, 7, &n), 0);
 	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0);
-	assert_int_equal(srv.last_off, 45);
+	/* both appends went out together, one after the other: 42..48 */
+	assert_int_equal(srv.last_off, 42);
+	assert_int_equal(srv.last_len, 6);
 	assert_int_equal(efs_fs_release(fs, f), 0);
 	/* without O_APPEND the kernel's offset is used as is */
 	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &f), 0);
@@ -957,6 +987,67 @@ static void test_append_uses_server_size(void **state)
 	assert_int_equal(efs_fs_fsync(fs, &root_cred, f), 0);
 	assert_int_equal(srv.last_off, 7);
 	assert_int_equal(efs_fs_release(fs, f), 0);
+	efs_fs_forget(fs, e.ino, 2);
+}
+
+/* A second open before the writer's close sees the cached size (git clone). */
+static void test_second_open_sees_cached_size(void **state)
+{
+	struct efs_fs *fs = *state;
+	static char data[100000];
+	struct efs_file *w, *r;
+	struct efs_entry e;
+	struct stat st;
+	double tmo;
+	size_t n = 0;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f13", &e), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &w), 0);
+	assert_int_equal(efs_fs_write(fs, &root_cred, w, data, sizeof(data), 0, &n), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_RDONLY, &r), 0); /* size 42 */
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(st.st_size, sizeof(data));
+	assert_int_equal(efs_fs_release(fs, r), 0);
+	assert_int_equal(efs_fs_flush(fs, &root_cred, w, 1), 0);
+	assert_int_equal(efs_fs_release(fs, w), 0);
+	assert_int_equal(efs_fs_getattr(fs, &root_cred, e.ino, &st, &tmo), 0);
+	assert_int_equal(st.st_size, sizeof(data)); /* within the settle window */
+	efs_fs_forget(fs, e.ino, 1);
+}
+
+/* errseq: every description open at the error sees it once, at fsync. */
+static void test_writeback_error_seq(void **state)
+{
+	struct efs_fs *fs = *state;
+	struct efs_file *a, *b, *c;
+	struct efs_entry e;
+	size_t n = 0;
+
+	assert_int_equal(efs_fs_lookup(fs, &root_cred, EFS_ROOT_INO, "f14", &e), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &a), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_RDWR, &b), 0);
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_RDONLY, &c), 0);
+	assert_int_equal(efs_fs_write(fs, &root_cred, a, "abc", 3, 0, &n), 0);
+	srv.write_err = -NFS4ERR_PERM;
+	/* a reader's close writes the data out, fails, and reports nothing */
+	assert_int_equal(efs_fs_flush(fs, &root_cred, c, 3), 0);
+	srv.write_err = 0;
+	/* a child's close-on-exec of a: reported, not consumed */
+	assert_int_equal(efs_fs_flush(fs, &root_cred, a, 2), -EPERM);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, a), -EPERM);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, a), 0); /* once */
+	assert_int_equal(efs_fs_flush(fs, &root_cred, a, 1), 0);
+	/* b was open too: it sees the same error once */
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, b), -EPERM);
+	assert_int_equal(efs_fs_flush(fs, &root_cred, b, 1), 0);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, c), -EPERM);
+	assert_int_equal(efs_fs_release(fs, a), 0);
+	assert_int_equal(efs_fs_release(fs, b), 0);
+	assert_int_equal(efs_fs_release(fs, c), 0);
+	/* a description opened after it was seen does not inherit it */
+	assert_int_equal(efs_fs_open(fs, &root_cred, e.ino, O_WRONLY, &a), 0);
+	assert_int_equal(efs_fs_fsync(fs, &root_cred, a), 0);
+	assert_int_equal(efs_fs_release(fs, a), 0);
 	efs_fs_forget(fs, e.ino, 1);
 }
 
@@ -1360,7 +1451,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readdir_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_loops_on_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_verifier, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_append_uses_server_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_uses_local_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_open_sees_cached_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writeback_error_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_getattr_cached, setup, teardown),
 		cmocka_unit_test(test_ac_timeout_doubles),
 		cmocka_unit_test(test_noac),
