@@ -13,6 +13,7 @@ Built on the parent conftest (ganesha_factory, mount_factory, users):
 """
 
 import os
+import signal
 
 import pytest
 
@@ -31,11 +32,31 @@ def procs():
 
 @pytest.fixture
 def mount_factory(procs, proxy_factory, mount_factory):
-    yield mount_factory
-    # before the mounts are cleaned up: heal every proxy, so a daemon can
-    # still reach its server to unmount cleanly
+    """The parent's mount_factory, with a teardown that copes with a hung
+    daemon: heal every proxy, SIGKILL the test's children, and SIGKILL the
+    daemon of any mount that no longer answers a stat (or still has a child
+    stuck in it), so that the parent's cleanup (which stats the mount point)
+    cannot hang on it."""
+    made = []
+
+    def make(*a, **kw):
+        m = mount_factory(*a, **kw)
+        made.append(m)
+        return m
+    yield make
     for p in proxy_factory.made:
         p.pass_()
+    stuck = procs.kill_all(wait=3)
+    for m in made:
+        if m.pid is None or not statelib.pid_alive(m.pid):
+            continue
+        r = statelib.py_op("stat", 5, path=m.mountpoint)
+        if stuck or r.hung:
+            try:
+                os.kill(m.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            statelib.wait_gone(m.pid, 10)
 
 
 class Proxy(faultproxy.FaultProxy):

@@ -211,7 +211,9 @@ class Actor:
 class Procs(list):
     """Child processes of a test: all SIGKILLed (by pid) and reaped at teardown."""
 
-    def kill_all(self):
+    def kill_all(self, wait=15):
+        """SIGKILL all; returns the pids still not gone after `wait` s each
+        (stuck in a hung FUSE request)."""
         for p in self:
             if p.poll() is None:
                 try:
@@ -221,9 +223,10 @@ class Procs(list):
         stuck = []
         for p in self:
             try:
-                p.wait(15)
+                p.wait(wait)
             except subprocess.TimeoutExpired:
                 stuck.append(p.pid)
+                continue
             for f in (p.stdin, p.stdout, p.stderr):
                 if f is not None:
                     try:
