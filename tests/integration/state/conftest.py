@@ -46,7 +46,7 @@ def mount_factory(procs, proxy_factory, mount_factory):
     yield make
     for p in proxy_factory.made:
         p.pass_()
-    stuck = procs.kill_all(wait=3)
+    stuck = procs.kill_all(wait=3) + statelib.stuck_children(wait=3)
     for m in made:
         if m.pid is None or not statelib.pid_alive(m.pid):
             continue

@@ -161,6 +161,16 @@ def py_op(op, timeout, **args):
 _stuck = []
 
 
+def stuck_children(wait=3):
+    """Pids of py_op children that were abandoned and are still not gone."""
+    end = time.monotonic() + wait
+    left = [p for p in _stuck if p.poll() is None]
+    while left and time.monotonic() < end:
+        time.sleep(0.05)
+        left = [p for p in left if p.poll() is None]
+    return [p.pid for p in left]
+
+
 def reap_stuck(timeout=10):
     """Wait for children that py_op had to abandon (after the mount is gone)."""
     left = []
