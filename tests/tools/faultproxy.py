@@ -224,7 +224,7 @@ def _args_sequence(x, info):
     info["session"] = x.fixed(16)
     info["seqid"] = x.u32()
     info["slot"] = x.u32()
-    x.u32()
+    info["highest"] = x.u32()
     info["cachethis"] = bool(x.u32())
 
 
@@ -436,6 +436,25 @@ def badsession_reply(call):
             struct.pack(">III", 1, 53, NFS4ERR_BADSESSION))
 
 
+NFS4ERR_RETRY_UNCACHED_REP = 10068
+
+
+def uncached_reply(call):
+    """A synthetic reply to a re-sent call whose first execution was not
+    cached (cachethis=false): SEQUENCE succeeds (it is the replay of the
+    slot's last seqid), the next op fails with NFS4ERR_RETRY_UNCACHED_REP,
+    as RFC 8881 section 2.10.6.1.3 lets a server answer."""
+    seq = call.info(53)
+    tag = call.tag
+    pad = b"\0" * ((4 - len(tag) % 4) % 4)
+    nxt = call.ops[1][0] if len(call.ops) > 1 else 53
+    return (struct.pack(">IIIIII", call.xid, 1, 0, 0, 0, 0) +
+            struct.pack(">I", NFS4ERR_RETRY_UNCACHED_REP) + struct.pack(">I", len(tag)) + tag +
+            pad + struct.pack(">III", 2, 53, 0) + seq["session"] +
+            struct.pack(">IIIII", seq["seqid"], seq["slot"], seq["highest"], seq["highest"], 0) +
+            struct.pack(">II", nxt, NFS4ERR_RETRY_UNCACHED_REP))
+
+
 def with_xid(raw, xid):
     return struct.pack(">I", xid) + raw[4:]
 
@@ -535,6 +554,7 @@ class FaultProxy:
         self.counts = collections.Counter()
         self.rules = []          # fault rules on replies / calls
         self.dead_sessions = set()
+        self.uncached_slots = set()   # (session, slot, seqid) whose reply was not cached
         self.last_replies = {}   # (opnum) -> {fh: raw reply}
         self.garble_left = 0
         self.garble_how = "corrupt"
@@ -663,12 +683,16 @@ class FaultProxy:
             self.rules.append(rule)
         return rule
 
-    def cut_before_reply(self, op, nth=1, nodrc=True, match=None):
+    def cut_before_reply(self, op, nth=1, nodrc=True, match=None, uncached=False):
         """The nth call containing op (counted from now; match(call) may
         narrow it) reaches the server; its reply is dropped and all
         connections are cut.  nodrc: later calls on that session get
-        BADSESSION from the proxy (no reply cache across connections)."""
-        return self._add_rule(kind="cut_before", op=opnum(op), nth=nth, nodrc=nodrc, match=match)
+        BADSESSION from the proxy (no reply cache across connections).
+        uncached: the re-send of that very call (same session, slot and
+        seqid) gets NFS4ERR_RETRY_UNCACHED_REP if it was sent with
+        cachethis=false (what a server with a strict slot cache answers)."""
+        return self._add_rule(kind="cut_before", op=opnum(op), nth=nth, nodrc=nodrc, match=match,
+                              uncached=uncached)
 
     def cut_after_reply(self, op, nth=1, match=None):
         return self._add_rule(kind="cut_after", op=opnum(op), nth=nth, match=match)
@@ -688,6 +712,7 @@ class FaultProxy:
         with self.cv:
             self.rules = []
             self.dead_sessions = set()
+            self.uncached_slots = set()
 
     @staticmethod
     def rule_done(rule):
@@ -873,7 +898,19 @@ class FaultProxy:
             conn.shut()
 
     def _dead_session_call(self, conn, rec):
-        if not self.dead_sessions or not rec.ops or rec.ops[0][0] != 53:
+        if not rec.ops or rec.ops[0][0] != 53:
+            return False
+        seq = rec.ops[0][1]
+        if self.uncached_slots and "seqid" in seq:
+            key = (seq.get("session"), seq.get("slot"), seq.get("seqid"))
+            if key in self.uncached_slots:
+                self._log(conn, "c2s", rec, "synth")
+                try:
+                    self._send(conn.c, uncached_reply(rec))
+                except OSError:
+                    pass
+                return True
+        if not self.dead_sessions:
             return False
         if rec.ops[0][1].get("session") not in self.dead_sessions:
             return False
@@ -972,8 +1009,12 @@ class FaultProxy:
                     rule["reply_status"] = rec.status
                 if k == "cut_before":
                     self._log(conn, "s2c", rec, "dropped")
+                    seq = call.info(53)
+                    if rule.get("uncached") and seq and "seqid" in seq and \
+                            not seq.get("cachethis"):
+                        with self.cv:
+                            self.uncached_slots.add((seq["session"], seq["slot"], seq["seqid"]))
                     if rule["nodrc"]:
-                        seq = call.info(53)
                         if seq and "session" in seq:
                             with self.cv:
                                 self.dead_sessions.add(seq["session"])

@@ -257,6 +257,8 @@ def record(wid, n, size):
 def read_writer_log(log):
     """(fsynced record numbers, error lines, close status)."""
     done, errs, close = [], [], None
+    if not os.path.exists(log):
+        return done, errs, close
     with open(log) as f:
         for line in f:
             line = line.strip()

@@ -341,3 +341,23 @@ def test_control_socket_cli(tmp_path):
             p.kill()
             p.wait(10)
         srv.close()
+
+
+def test_cut_before_reply_uncached_resend(env):
+    srv, proxy, connect = env
+    s = connect()
+    rule = proxy.cut_before_reply("READ", nodrc=False, uncached=True)
+    s.sendall(fp.frame(build_call(1, seqid=5, slot=2)))   # cachethis=0 in build_call
+    proxy.wait_rule(rule, 5)
+    s2 = connect()
+    r = rpc(s2, build_call(2, seqid=5, slot=2))             # the re-send: same slot+seqid
+    assert r.status == fp.NFS4ERR_RETRY_UNCACHED_REP and len(srv.calls) == 1
+    x = fp.Xdr(r.raw, r.body_off)
+    x.u32()
+    x.opaque()
+    assert x.u32() == 2 and x.u32() == 53 and x.u32() == 0
+    assert x.fixed(16) == SESSION and x.u32() == 5 and x.u32() == 2
+    x.skip(12)
+    assert (x.u32(), x.u32()) == (22, fp.NFS4ERR_RETRY_UNCACHED_REP)
+    r = rpc(s2, build_call(3, seqid=6, slot=2))             # seqid+1 goes through
+    assert r.status == 0 and len(srv.calls) == 2

@@ -58,19 +58,22 @@ def test_hard_mount_io_after_cuts(server, proxy_factory, mount_factory):
             assert f.read() == ("%04d" % i).encode() * 256
 
 
+@pytest.mark.parametrize("slots", ["ganesha", "strict"])
 @pytest.mark.parametrize("op,action", [
     ("GETATTR", "stat"), ("READ", "read"), ("WRITE", "write+fsync"), ("COMMIT", "write+fsync"),
     ("LOOKUP", "stat-missing")])
-def test_retry_after_cut_before_reply(server, proxy_factory, mount_factory, op, action):
+def test_retry_after_cut_before_reply(server, proxy_factory, mount_factory, op, action, slots):
     # issue 12: the retry of an idempotent call after a reconnect must not end in EIO
-    # (RETRY_UNCACHED_REP from the server's slot when cachethis was false)
+    # (RETRY_UNCACHED_REP from the server's slot when cachethis was false).  slots=ganesha:
+    # whatever ganesha's slot cache answers; strict: the proxy answers the re-send of an
+    # uncached call with NFS4ERR_RETRY_UNCACHED_REP, as RFC 8881 2.10.6.1.3 allows
     proxy = proxy_factory(server)
     m = mount_factory(proxy.source, options=["actimeo=0"])
     d = os.path.join(m.mountpoint, "c")
     os.mkdir(d)
     with open(server.server_path("c", "f"), "wb") as f:
         f.write(os.urandom(2 * MiB))
-    rule = proxy.cut_before_reply(op, nodrc=False)
+    rule = proxy.cut_before_reply(op, nodrc=False, uncached=(slots == "strict"))
     p = os.path.join(d, "f")
     if action == "stat":
         r = py_op("stat", 90, path=p)

@@ -56,6 +56,12 @@ def test_restarts_under_fsyncing_writers(ganesha_factory, mount_factory, procs, 
         logs.append(log)
         procs.append(subprocess.Popen([sys.executable, RECWRITER, os.path.join(d, "rec%d" % w),
                                        log, str(w), str(RECSIZE), stop]))
+    # all writers are running before the first restart
+    deadline = time.monotonic() + 30
+    while not all(_fsynced_count(l) > 0 for l in logs):
+        assert time.monotonic() < deadline, "writers did not start: %r" % [
+            read_writer_log(l) for l in logs]
+        time.sleep(0.05)
     problems = []
     lock_checks = 0
     plan = [(sig, graceless) for graceless in (True, False)
@@ -122,31 +128,29 @@ def test_restarts_under_fsyncing_writers(ganesha_factory, mount_factory, procs, 
 
 @pytest.mark.parametrize("sig,graceless", [
     (signal.SIGKILL, False), (signal.SIGTERM, False), (signal.SIGKILL, True),
-    (signal.SIGTERM, True)])
-def test_small_write_then_close_across_restart(ganesha_factory, mount_factory, sig, graceless):
+    (signal.SIGTERM, True)], ids=["KILL-graceful", "TERM-graceful", "KILL-graceless",
+                                  "TERM-graceless"])
+def test_small_write_then_close_across_restart(ganesha_factory, mount_factory, procs, sig,
+                                               graceless):
     # issue 12: a small write then close() across a server restart: 0 and the data is there
     g = ganesha_factory(lease=LEASE, graceless=graceless, grace=GRACE)
     m = mount_factory(g.source)
     d = os.path.join(m.mountpoint, "sw")
     os.mkdir(d)
-    results = {}
+    with open(os.path.join(d, "existing"), "wb") as f:
+        f.write(b"old contents\n")
+    a = Actor(procs)
     fds = {}
     for name in ("new", "existing"):
-        p = os.path.join(d, name)
-        if name == "existing":
-            with open(p, "wb") as f:
-                f.write(b"old contents\n")
-        fds[name] = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fds[name], b"small write %s\n" % name.encode())
+        ans = a.cmd("open %s wo creat trunc" % os.path.join(d, name))
+        assert ans.startswith("ok"), ans
+        fds[name] = int(ans.split()[1])
+        data = b"small write %s\n" % name.encode()
+        assert a.cmd("pwrite %d 0 %s" % (fds[name], data.hex())) == "ok %d" % len(data)
     g.restart(sig=sig, graceless=graceless, grace=GRACE)
-    for name, fd in fds.items():
-        try:
-            os.close(fd)
-            results[name] = None
-        except OSError as e:
-            results[name] = e.errno
-    bad = {n: ename(e) for n, e in results.items() if e is not None}
-    assert not bad, "close() after a server restart (%s, graceless=%s): %r" % (
+    results = {name: a.cmd("close %d" % fd, 90) for name, fd in fds.items()}
+    bad = {n: r for n, r in results.items() if r != "ok"}
+    assert not bad, "close() after a server restart (%s, graceless=%s): %r (err 5 = EIO)" % (
         sig.name, graceless, bad)
     for name in fds:
         with open(g.server_path("sw", name), "rb") as f:
