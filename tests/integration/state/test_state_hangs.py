@@ -84,12 +84,12 @@ def test_sigkill_blocked_app_on_blackholed_hard_mount(server, proxy_factory, mou
 
 
 def _stall_until_failure(proxy, path, op_timeout):
-    """Stall the proxy and run stats of fresh names until one fails (soft);
-    returns (result, seconds the stall lasted)."""
+    """Stall the proxy and write+fsync a new file (which must reach the
+    server: no cache can answer it); returns (result, seconds stalled)."""
     t0 = time.monotonic()
     proxy.stall()
     try:
-        r = py_op("stat", op_timeout, path=path)
+        r = py_op("write_fsync", op_timeout, path=path, data="00" * 10)
     finally:
         proxy.pass_()
     return r, time.monotonic() - t0
@@ -108,9 +108,9 @@ def test_soft_mount_recovers_after_stall(server, proxy_factory, mount_factory, m
     for cycle in range(3):
         # a stall longer than timeo x retrans (1 s x 2): the call fails, with the right errno
         r, stalled = _stall_until_failure(proxy, os.path.join(d, "n%d" % cycle), 20)
-        assert not r.hung, "%s mount: stat hung %.0f s during a stall" % (mode, r.secs)
+        assert not r.hung, "%s mount: write+fsync hung %.0f s during a stall" % (mode, r.secs)
         assert not r.ok and r.errno == want, (
-            "%s mount, stall %d: stat gave %s after %.1f s, expected %s" % (
+            "%s mount, stall %d: create+write+fsync gave %s after %.1f s, expected %s" % (
                 mode, cycle, ename(r.errno) if not r.ok else "success", r.secs, ename(want)))
         assert r.secs < 8, "%s: the failure took %.1f s (timeo=1 s, retrans=1)" % (mode, r.secs)
         # the server answers again: the mount works at once (within ~2 s), and stays working

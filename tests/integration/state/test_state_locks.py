@@ -92,34 +92,45 @@ def test_200_blocked_waiters(server, mount_factory, procs):
     hfd = int(holder.cmd("open %s rw" % path).split()[1])
     assert holder.cmd("lk %d w 0 0" % hfd) == "ok"
     drv = subprocess.Popen([sys.executable, "-c", _WAITER, path, str(WAITERS)],
-                           stdout=subprocess.PIPE, text=True, bufsize=1,
-                           start_new_session=True)
+                           stdout=subprocess.PIPE, bufsize=0, start_new_session=True)
     procs.append(drv)
     waiting, got, forked = set(), {}, set()
     lines = []
 
+    rfd = drv.stdout.fileno()
+    buf = [b""]
+
     def pump(timeout):
+        # raw reads: a buffered readline() would hide lines from select()
         end = time.monotonic() + timeout
         while True:
             left = end - time.monotonic()
             if left <= 0:
                 return
-            r, _, _ = select.select([drv.stdout], [], [], left)
+            r, _, _ = select.select([rfd], [], [], left)
             if not r:
                 return
-            line = drv.stdout.readline()
-            if not line:
+            chunk = os.read(rfd, 65536)
+            if not chunk:
                 return
+            buf[0] += chunk
+            *complete, buf[0] = buf[0].split(b"\n")
+            for line in complete:
+                handle(line.decode())
+            if len(waiting) >= WAITERS and not got:
+                return
+
+    def handle(line):
             lines.append(line)
             w = line.split()
+            if not w:
+                return
             if w[0] == "waiting":
                 waiting.add(int(w[1]))
             elif w[0] == "forked":
                 forked.add(int(w[1]))
             elif w[0] == "got":
                 got[int(w[1])] = float(w[2])
-            if w[0] == "waiting" and len(waiting) >= WAITERS:
-                return
 
     def kill_group():
         try:
