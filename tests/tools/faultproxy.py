@@ -460,7 +460,7 @@ def with_xid(raw, xid):
 
 
 # ---------------------------------------------------------------- events
-Event = collections.namedtuple("Event", "t dir conn xid kind ops")
+Event = collections.namedtuple("Event", "t dir conn xid kind ops slot")
 #   dir: "c2s" | "s2c";  kind: "call" | "reply" | "cb" (server->client call) |
 #        "cbreply" | "junk" | "dropped" | "synth" | "garbled" | "rewritten"
 
@@ -558,6 +558,8 @@ class FaultProxy:
         self.last_replies = {}   # (opnum) -> {fh: raw reply}
         self.garble_left = 0
         self.garble_how = "corrupt"
+        self.target = None
+        self.target_rewritten_at = None
         self._stop = False
         self._thread = None
         self.rng = random.Random(12345)
@@ -708,6 +710,12 @@ class FaultProxy:
         return self._add_rule(kind="swap", op=opnum(op), count=count, nth=1, hold=hold,
                               held=None, match=None)
 
+    def target_slot(self, n):
+        """Rewrite sr_target_highest_slotid to n in every successful SEQUENCE
+        reply (None: stop).  A client must then stop using slots above n."""
+        with self.cv:
+            self.target = n
+
     def clear_rules(self):
         with self.cv:
             self.rules = []
@@ -798,8 +806,10 @@ class FaultProxy:
         with self.evlock:
             self.counts[kind] += 1
             if self.log_events:
+                seq = rec.info(53) if rec else None
                 self.events.append(Event(time.monotonic(), d, conn.id, rec.xid if rec else None,
-                                         kind, tuple(o for o, _ in rec.ops) if rec else ()))
+                                         kind, tuple(o for o, _ in rec.ops) if rec else (),
+                                         seq.get("slot") if seq else None))
 
     def _conn_gone(self, conn):
         with self.cv:
@@ -975,6 +985,10 @@ class FaultProxy:
     def _apply_reply_rules(self, conn, call, rec):
         """[records to send], then None | "cut"."""
         raw = rec.raw
+        if self.target is not None and call is not None and call.ops and \
+                call.ops[0][0] == 53 and rec.accept_stat == 0:
+            raw = self._set_target(rec, raw)
+            rec.raw = raw
         # remember replies (for replay)
         if call is not None and rec.accept_stat == 0 and rec.status == 0:
             fh = call.fh()
@@ -1067,6 +1081,24 @@ class FaultProxy:
                 self._send_quiet(hconn, a)
                 return [b], None
         return [raw], None
+
+    def _set_target(self, rec, raw):
+        try:
+            x = Xdr(raw, rec.body_off)
+            x.u32()
+            x.opaque(1024)
+            if x.u32() < 1 or x.u32() != 53 or x.u32() != 0:
+                return raw
+            off = x.pos + 16 + 12       # sessionid, seqid, slotid, highest_slotid
+            if off + 4 > len(raw):
+                return raw
+            b = bytearray(raw)
+            struct.pack_into(">I", b, off, self.target)
+            if self.target_rewritten_at is None:
+                self.target_rewritten_at = time.monotonic()
+            return bytes(b)
+        except XdrError:
+            return raw
 
     def _send_quiet(self, conn, raw):
         try:

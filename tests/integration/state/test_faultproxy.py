@@ -361,3 +361,19 @@ def test_cut_before_reply_uncached_resend(env):
     assert (x.u32(), x.u32()) == (22, fp.NFS4ERR_RETRY_UNCACHED_REP)
     r = rpc(s2, build_call(3, seqid=6, slot=2))             # seqid+1 goes through
     assert r.status == 0 and len(srv.calls) == 2
+
+
+def test_target_slot_rewrite(env):
+    srv, proxy, connect = env
+    s = connect()
+    proxy.target_slot(1)
+    t0 = time.monotonic()
+    r = rpc(s, build_call(1, slot=5))
+    x = fp.Xdr(r.raw, r.body_off)
+    x.u32()
+    x.opaque()
+    x.skip(12)
+    x.skip(16)
+    assert (x.u32(), x.u32(), x.u32(), x.u32()) == (1, 5, 7, 1)   # seqid slot highest target
+    ev = [e for e in proxy.events_between(t0) if e.kind == "call"]
+    assert ev[0].slot == 5
