@@ -90,7 +90,8 @@ while not os.path.exists(stop):
         elif r < 0.95:
             os.fsync(fd)
         else:
-            os.close(fd)
+            old, fd = fd, -1
+            os.close(old)
             fd = os.open(path, os.O_RDWR)
             st = os.fstat(fd)
             if st.st_size != len(model):
@@ -101,9 +102,16 @@ while not os.path.exists(stop):
         errs += 1
         note("op %d: %s" % (ops, e))
         time.sleep(0.1)
+        if fd < 0:   # the close/reopen failed half-way: reopen, or stop
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError as e2:
+                note("reopen: %s" % e2)
+                break
 try:
-    os.fsync(fd)
-    os.close(fd)
+    if fd >= 0:
+        os.fsync(fd)
+        os.close(fd)
 except OSError as e:
     errs += 1
     note("final fsync/close: %s" % e)
@@ -256,9 +264,9 @@ def main():
                 failure.append("fsx %d: %d mismatches, %d errors: %r" % (
                     k, r["mismatches"], r["errors"], r["notes"][:5]))
         print("restarts survived %d, records written %d, records lost %d, fsx ops %d, "
-              "fsx mismatches %d" % (restarts if not failure else restarts - 1 if restarts else 0,
-                                     written, lost, fops, fmis), flush=True)
-        print("connection cuts %d, elapsed %.0f s" % (cuts, time.monotonic() - t0), flush=True)
+              "fsx mismatches %d" % (restarts, written, lost, fops, fmis), flush=True)
+        print("connection cuts %d, elapsed %.0f s, failures %d" % (
+            cuts, time.monotonic() - t0, len(failure)), flush=True)
     except Exception as e:  # noqa: BLE001 - reported, then cleaned up
         failure.append("soak aborted: %r" % e)
     finally:
