@@ -14,6 +14,7 @@ Built on the parent conftest (ganesha_factory, mount_factory, users):
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -57,6 +58,11 @@ def mount_factory(procs, proxy_factory, mount_factory):
             except ProcessLookupError:
                 pass
             statelib.wait_gone(m.pid, 10)
+            # the aborted connection releases the stuck children; the mount stays busy
+            # until they are gone
+            end = time.monotonic() + 10
+            while any(statelib.pid_alive(p) for p in stuck) and time.monotonic() < end:
+                time.sleep(0.05)
 
 
 class Proxy(faultproxy.FaultProxy):
