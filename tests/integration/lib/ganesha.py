@@ -35,6 +35,20 @@ def _port_free(addr, port):
         s.close()
 
 
+def _port_bindable(addr, port):
+    """Like _port_free, with SO_REUSEADDR as a server sets it (connections
+    in TIME_WAIT on the port do not count)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def allocate_port(addr="127.0.0.1"):
     """A TCP port on addr that nothing is bound to, from EFS_IT_PORT_BASE up."""
     global _next_port
@@ -133,14 +147,15 @@ class Ganesha:
         except FileNotFoundError:
             return ""
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, keep_log=False):
         if not shutil.which("ganesha.nfsd"):
             raise RuntimeError("ganesha.nfsd not installed (scripts/install-deps.sh)")
         os.makedirs(os.path.join(self.state_dir, "recov"), exist_ok=True)
         os.makedirs(self.export_dir, exist_ok=True)
         with open(self.conf_path, "w") as f:
             f.write(self.render_config())
-        open(self.log_path, "w").close()
+        if not keep_log:
+            open(self.log_path, "w").close()
         out = open(os.path.join(self.state_dir, "ganesha.out"), "ab")
         self.proc = subprocess.Popen(netns_cmd(self.netns, [
             "ganesha.nfsd", "-F", "-f", self.conf_path, "-L", self.log_path,
@@ -177,6 +192,52 @@ class Ganesha:
         rc = self.proc.returncode
         self.proc = None
         return rc
+
+    def kill(self, sig=signal.SIGKILL, timeout=15):
+        """Stop the server with sig (SIGKILL: no clean shutdown, state is
+        kept in the recovery directory; SIGTERM: ganesha's own shutdown);
+        SIGKILL after timeout.  Returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def restart(self, sig=signal.SIGTERM, graceless=None, grace=None, lease=None,
+                down=0.0, timeout=20):
+        """Stop with sig, stay down for `down` seconds, start again on the
+        same port with the same export and recovery directory (so clients can
+        reclaim).  graceless/grace/lease change the configuration for the new
+        instance.  The log is kept (appended to).  Returns the stop status."""
+        rc = self.kill(sig)
+        if graceless is not None:
+            self.graceless = graceless
+        if grace is not None:
+            self.grace = grace
+        if lease is not None:
+            self.lease = lease
+        if down:
+            time.sleep(down)
+        deadline = time.monotonic() + timeout
+        while not _port_bindable(self.addr, self.port):  # a dying instance may hold it
+            if time.monotonic() > deadline:
+                raise RuntimeError("port %d still busy after ganesha stopped" % self.port)
+            time.sleep(0.02)
+        self.start(timeout=timeout, keep_log=True)
+        return rc
+
+    def in_grace(self):
+        """True while the newest instance's log says it is in its grace period."""
+        log = self.log()
+        i, j = log.rfind("Now IN GRACE"), log.rfind("Now NOT IN GRACE")
+        return i >= 0 and i > j
 
     @property
     def running(self):
