@@ -621,78 +621,20 @@ static int io_recover(struct nfs4_client *c, const struct rpc_cred *cr, struct n
 	return r;
 }
 
-int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
-		   uint64_t off, uint32_t count, void *buf, uint32_t *got, bool *eof)
-{
-	struct nfs4_stateid sid;
-	uint32_t gen;
-	int rc, tries;
-
-	if (count > c->rsize)
-		count = c->rsize;
-	for (tries = 0;; tries++) {
-		rc = io_stateid(c, op, &sid, &gen);
-		if (rc)
-			return rc;
-		rc = nfs4_read(c, cr, &op->fh, &sid, off, count, buf, got, eof);
-		if (!nfs4_stateid_error(rc) || tries >= MAX_RETRIES)
-			return rc;
-		rc = io_recover(c, cr, op, gen, rc);
-		if (rc)
-			return rc;
-	}
-}
+/*
+ * One I/O attempt with the stateid sid (NULL: anonymous): 0, -NFS4ERR_x
+ * or -errno.  arg: the procedure's own arguments.
+ */
+typedef int (*io_fn)(struct nfs4_client *c, const struct rpc_cred *cr,
+		     const struct nfs4_stateid *sid, void *arg);
 
 /*
- * nfs4_read_open() without the copy (issue 10): the reply record is handed
- * over in *rec (free() it) and *data points at the bytes read inside it.
+ * Run fn with the current stateid of op (NULL: anonymous); a refused
+ * stateid is recovered (io_recover) and fn retried, at most MAX_RETRIES
+ * times.  The one place I/O meets recovery.
  */
-int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
-		       uint64_t off, uint32_t count, void **rec, const uint8_t **data,
-		       uint32_t *got, bool *eof)
-{
-	struct nfs4_compound cp;
-	struct nfs4_stateid sid;
-	uint32_t gen;
-	int rc, tries;
-
-	*rec = NULL;
-	*data = NULL;
-	*got = 0;
-	if (count > c->rsize)
-		count = c->rsize;
-	for (tries = 0;; tries++) {
-		rc = io_stateid(c, op, &sid, &gen);
-		if (rc)
-			return rc;
-		rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
-		if (rc)
-			return rc;
-		rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, &op->fh));
-		if (!rc)
-			rc = nfs4_compound_op(&cp, nfs4_enc_read(&cp.args, &sid, off, count));
-		if (!rc)
-			rc = nfs4_compound_run(&cp, cr);
-		if (!rc)
-			rc = nfs4_dec_putfh(cp.res);
-		if (!rc)
-			rc = nfs4_dec_read(cp.res, eof, data, got, count);
-		if (!rc) {
-			*rec = cp.rep.buf; /* *data points into it */
-			cp.rep.buf = NULL;
-		}
-		nfs4_compound_fini(&cp);
-		if (!nfs4_stateid_error(rc) || tries >= MAX_RETRIES)
-			return rc;
-		rc = io_recover(c, cr, op, gen, rc);
-		if (rc)
-			return rc;
-	}
-}
-
-int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
-		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
-		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE])
+static int with_stateid(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+			io_fn fn, void *arg)
 {
 	struct nfs4_stateid sid;
 	uint32_t gen;
@@ -702,28 +644,7 @@ int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs
 		rc = io_stateid(c, op, &sid, &gen);
 		if (rc)
 			return rc;
-		rc = nfs4_write(c, cr, &op->fh, &sid, off, buf, len, stable, written, committed,
-				verf);
-		if (!nfs4_stateid_error(rc) || tries >= MAX_RETRIES)
-			return rc;
-		rc = io_recover(c, cr, op, gen, rc);
-		if (rc)
-			return rc;
-	}
-}
-
-int nfs4_setattr_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
-		      const struct nfs4_fh *fh, const struct nfs4_sattr *sa, struct nfs4_attr *attr)
-{
-	struct nfs4_stateid sid;
-	uint32_t gen;
-	int rc, tries;
-
-	for (tries = 0;; tries++) {
-		rc = io_stateid(c, op, &sid, &gen);
-		if (rc)
-			return rc;
-		rc = nfs4_setattr(c, cr, fh, op ? &sid : NULL, sa, attr);
+		rc = fn(c, cr, op ? &sid : NULL, arg);
 		if (!op || !nfs4_stateid_error(rc) || tries >= MAX_RETRIES)
 			return rc;
 		rc = io_recover(c, cr, op, gen, rc);
@@ -731,6 +652,133 @@ int nfs4_setattr_open(struct nfs4_client *c, const struct rpc_cred *cr, struct n
 			return rc;
 	}
 }
+
+struct io_args {
+	const struct nfs4_fh *fh;
+	uint64_t off;
+	uint32_t count, stable;
+	void *buf;
+	const void *wbuf;
+	uint32_t *done, *committed;
+	uint8_t *verf;
+	bool *eof;
+	void **rec;
+	const uint8_t **data;
+	const struct nfs4_sattr *sa;
+	struct nfs4_attr *attr;
+};
+
+static int do_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_stateid *sid,
+		   void *arg)
+{
+	struct io_args *a = arg;
+
+	return nfs4_read(c, cr, a->fh, sid, a->off, a->count, a->buf, a->done, a->eof);
+}
+
+int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		   uint64_t off, uint32_t count, void *buf, uint32_t *got, bool *eof)
+{
+	struct io_args a = {
+		.fh = &op->fh, .off = off, .count = count, .buf = buf, .done = got, .eof = eof};
+
+	if (a.count > c->rsize)
+		a.count = c->rsize;
+	return with_stateid(c, cr, op, do_read, &a);
+}
+
+/* READ whose reply record is handed over (zero copy): *rec owns *data. */
+static int do_read_rec(struct nfs4_client *c, const struct rpc_cred *cr,
+		       const struct nfs4_stateid *sid, void *arg)
+{
+	struct io_args *a = arg;
+	struct nfs4_compound cp;
+	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
+
+	if (rc)
+		return rc;
+	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, a->fh));
+	if (!rc)
+		rc = nfs4_compound_op(&cp, nfs4_enc_read(&cp.args, sid, a->off, a->count));
+	if (!rc)
+		rc = nfs4_compound_run(&cp, cr);
+	if (!rc)
+		rc = nfs4_dec_putfh(cp.res);
+	if (!rc)
+		rc = nfs4_dec_read(cp.res, a->eof, a->data, a->done, a->count);
+	if (!rc) {
+		*a->rec = cp.rep.buf; /* *data points into it */
+		cp.rep.buf = NULL;
+	}
+	nfs4_compound_fini(&cp);
+	return rc;
+}
+
+int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		       uint64_t off, uint32_t count, void **rec, const uint8_t **data,
+		       uint32_t *got, bool *eof)
+{
+	struct io_args a = {.fh = &op->fh,
+			    .off = off,
+			    .count = count,
+			    .rec = rec,
+			    .data = data,
+			    .done = got,
+			    .eof = eof};
+
+	*rec = NULL;
+	*data = NULL;
+	*got = 0;
+	if (a.count > c->rsize)
+		a.count = c->rsize;
+	return with_stateid(c, cr, op, do_read_rec, &a);
+}
+
+static int do_write(struct nfs4_client *c, const struct rpc_cred *cr,
+		    const struct nfs4_stateid *sid, void *arg)
+{
+	struct io_args *a = arg;
+
+	return nfs4_write(c, cr, a->fh, sid, a->off, a->wbuf, a->count, a->stable, a->done,
+			  a->committed, a->verf);
+}
+
+int nfs4_write_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		    uint64_t off, const void *buf, uint32_t len, uint32_t stable, uint32_t *written,
+		    uint32_t *committed, uint8_t verf[NFS4_VERIFIER_SIZE])
+{
+	struct io_args a = {.fh = &op->fh,
+			    .off = off,
+			    .count = len,
+			    .stable = stable,
+			    .wbuf = buf,
+			    .done = written,
+			    .committed = committed,
+			    .verf = verf};
+
+	return with_stateid(c, cr, op, do_write, &a);
+}
+
+static int do_setattr(struct nfs4_client *c, const struct rpc_cred *cr,
+		      const struct nfs4_stateid *sid, void *arg)
+{
+	struct io_args *a = arg;
+
+	return nfs4_setattr(c, cr, a->fh, sid, a->sa, a->attr);
+}
+
+int nfs4_setattr_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
+		      const struct nfs4_fh *fh, const struct nfs4_sattr *sa, struct nfs4_attr *attr)
+{
+	struct io_args a = {.fh = fh, .sa = sa, .attr = attr};
+
+	return with_stateid(c, cr, op, do_setattr, &a);
+}
+
+/*
+ * nfs4_read_open() without the copy (issue 10): the reply record is handed
+ * over in *rec (free() it) and *data points at the bytes read inside it.
+ */
 
 /* ---- locks ---- */
 
