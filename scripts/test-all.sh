@@ -70,8 +70,9 @@ fi
 
 if [ "$sanitize" -eq 1 ] && [ "$rc" -eq 0 ]; then
 	step "sanitizer build (ASan+UBSan)"
-	scripts/build.sh --sanitize
 	sbuild=$top/build-sanitize
+	# BUILD_DIR (exported above for the first run) would point it at build/
+	BUILD_DIR=$sbuild scripts/build.sh --sanitize
 	step "unit tests under ASan+UBSan"
 	make -C "$sbuild" -j2 check || { cat "$sbuild/test-suite.log" >&2; rc=1; }
 	step "integration tests under ASan+UBSan"
