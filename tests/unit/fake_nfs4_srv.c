@@ -1458,6 +1458,8 @@ static bool run_compound(struct fsrv *s, struct fsrv_call *call, struct xdr *x, 
 	patch32(o, body, st);
 	patch32(o, nres_off, nres);
 	call->status = st;
+	if (sl && !ss->used)
+		sl = NULL; /* SEQUENCE + DESTROY_SESSION: the slot went with its session */
 	if (sl) {
 		free(sl->rep);
 		sl->rep_len = o->len - body;
