@@ -3,14 +3,16 @@
 #   install dependencies, build, unit tests (make check), integration tests
 #   (pytest against nfs-ganesha on loopback).  Exits non-zero on any failure.
 # Extra arguments go to pytest, e.g. scripts/test-all.sh -k lease
-# --sanitize (first argument): afterwards, the same unit and integration tests
-# once more against an ASan+UBSan build (scripts/build.sh --sanitize; about 6
-# more minutes).  Opt-in until the suite is clean under it (see README.md).
+# Then the same unit and integration tests once more against an ASan+UBSan
+# build (scripts/build.sh --sanitize, build-sanitize/; about 10 more minutes).
+# --no-sanitize (first argument) skips that second pass.
 set -euo pipefail
-sanitize=0
-if [ "${1:-}" = "--sanitize" ]; then
-	sanitize=1
+sanitize=1
+if [ "${1:-}" = "--no-sanitize" ]; then
+	sanitize=0
 	shift
+elif [ "${1:-}" = "--sanitize" ]; then
+	shift # the default; accepted for older callers
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
