@@ -53,6 +53,7 @@ struct nfs4_client {
 	bool recovering;	 /* a thread re-creates the session / client id */
 	bool stop_done;		 /* nfs4_client_shutdown() took over from the stopper */
 	bool aborted;		 /* the stopper abandoned the calls in flight */
+	bool not_responding;	 /* atomic: an outage was logged, "OK" not yet */
 	int solo_tmo_ms;	 /* session-management calls' timeout (0: timeo) */
 	bool check_state;	 /* SEQUENCE said state was revoked: the renewer checks */
 	bool restart_seen;	 /* SEQUENCE said RESTART_RECLAIM_NEEDED: RECLAIM_COMPLETE again */

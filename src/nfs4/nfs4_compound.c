@@ -86,6 +86,27 @@ static void count(struct nfs4_client *c, enum nfs4_proc_id proc, uint32_t nops, 
 	pthread_mutex_unlock(&c->stats_lock);
 }
 
+/*
+ * The kernel's messages, once per outage: "not responding, still trying"
+ * at the first failed transmission, "OK" at the next answer (the retries
+ * in between are at debug level).
+ */
+static void note_trouble(struct nfs4_client *c, int rc)
+{
+	if (__atomic_exchange_n(&c->not_responding, true, __ATOMIC_ACQ_REL))
+		efs_log(EFS_LOG_DEBUG, "server %s: %s, retrying", c->host, nfs4_err_name(rc));
+	else
+		efs_log(EFS_LOG_WARN, "server %s not responding (%s), still trying", c->host,
+			nfs4_err_name(rc));
+}
+
+static void note_ok(struct nfs4_client *c)
+{
+	if (__atomic_load_n(&c->not_responding, __ATOMIC_ACQUIRE) &&
+	    __atomic_exchange_n(&c->not_responding, false, __ATOMIC_ACQ_REL))
+		efs_log(EFS_LOG_NOTICE, "server %s OK", c->host);
+}
+
 /* One finished compound: latency counters, and the -d trace line. */
 static void note_done(struct nfs4_client *c, const struct nfs4_compound *cp,
 		      const struct timespec *start, uint32_t status)
@@ -94,6 +115,7 @@ static void note_done(struct nfs4_client *c, const struct nfs4_compound *cp,
 	uint64_t us;
 	unsigned int k = 0;
 
+	note_ok(c);
 	nfs4_now(&now);
 	us = (uint64_t)((now.tv_sec - start->tv_sec) * 1000000L +
 			(now.tv_nsec - start->tv_nsec) / 1000);
@@ -490,8 +512,7 @@ int nfs4_compound_run(struct nfs4_compound *cp, const struct rpc_cred *cr)
 		cp->resent = true;
 		if (rc == -ETIMEDOUT || rc == -EBADMSG)
 			rpc_clnt_disconnect(c->rpc);
-		efs_log(rc == -ETIMEDOUT ? EFS_LOG_WARN : EFS_LOG_INFO, "server %s: %s, retrying",
-			c->host, nfs4_err_name(rc));
+		note_trouble(c, rc);
 		count(c, cp->proc, 0, true);
 		rc = nfs4_backoff(c, cr, &at.conn_ms, CONN_MAX_MS);
 		if (rc)
