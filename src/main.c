@@ -434,6 +434,12 @@ static uint64_t teardown(struct efs_mount *m)
 }
 
 /* SIGUSR1: what the mount is doing, to the log. */
+static void dump_line(void *arg, const char *text)
+{
+	(void)arg;
+	efs_log(EFS_LOG_NOTICE, "state dump: %s", text);
+}
+
 static void state_dump(struct efs_mount *m)
 {
 	const size_t cap = 16384;
@@ -444,6 +450,8 @@ static void state_dump(struct efs_mount *m)
 	efs_log(EFS_LOG_NOTICE, "state dump: %s on %s, server %s:%u, %s, timeo=%u retrans=%u",
 		m->opts.source, m->opts.mountpoint, m->rres.addr, m->opts.port,
 		m->opts.soft ? "soft" : "hard", m->opts.timeo, m->opts.retrans);
+	nfs4_client_dump(m->client, dump_line, NULL);
+	efs_fs_dump(m->fs, dump_line, NULL);
 	if (!text)
 		return;
 	n = efs_fs_stats_text(m->fs, text, cap);

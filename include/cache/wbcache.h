@@ -72,6 +72,8 @@ struct wbcache *wbcache_new(struct nfs4_client *c, const struct wbcache_cfg *cfg
 /* Stops the flushers.  Files must have been flushed and freed. */
 void wbcache_free(struct wbcache *wb);
 void wbcache_get_stats(struct wbcache *wb, struct wbcache_stats *st);
+/* State dump: bytes cached and in flight, dirty bytes per file (fileid, age). */
+void wbcache_dump(struct wbcache *wb, void (*line)(void *arg, const char *text), void *arg);
 
 /* The data object of a file whose server size is size. */
 struct wb_file *wb_file_new(struct wbcache *wb, const struct nfs4_fh *fh, uint64_t size);

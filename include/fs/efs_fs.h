@@ -164,6 +164,8 @@ enum efs_op {
 void efs_fs_count_op(struct efs_fs *fs, enum efs_op op);
 /* Formats every counter into buf (NUL-terminated); length, or -ERANGE if len is too small. */
 int efs_fs_stats_text(struct efs_fs *fs, char *buf, size_t len);
+/* State dump (SIGUSR1): the write-back cache per file, one line per call of line(). */
+void efs_fs_dump(struct efs_fs *fs, void (*line)(void *arg, const char *text), void *arg);
 /*
  * getxattr: size 0 asks for the value's length (returned); otherwise the
  * value is copied to buf and its length returned; -ERANGE if size is too

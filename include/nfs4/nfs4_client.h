@@ -127,6 +127,12 @@ uint32_t nfs4_client_rsize(const struct nfs4_client *c);
 uint32_t nfs4_client_wsize(const struct nfs4_client *c);
 uint32_t nfs4_client_lease_time(const struct nfs4_client *c);
 void nfs4_client_get_stats(struct nfs4_client *c, struct nfs4_stats *st);
+/*
+ * The state dump (SIGUSR1): one line per call of line(): the session and its
+ * slots, calls in flight and the oldest one's age, every open (owner,
+ * access, locks, lost).  Takes the client's locks briefly, no RPC.
+ */
+void nfs4_client_dump(struct nfs4_client *c, void (*line)(void *arg, const char *text), void *arg);
 
 /* ---- procedures (one COMPOUND each unless noted) ---- */
 int nfs4_lookup(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *dir,

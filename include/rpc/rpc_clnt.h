@@ -143,6 +143,8 @@ int rpc_clnt_call_async(struct rpc_clnt *c, const struct rpc_cred *cred, uint32_
 
 void rpc_reply_free(struct rpc_reply *rep);
 void rpc_clnt_get_stats(struct rpc_clnt *c, struct rpc_stats *st);
+/* Calls waiting for their reply now, and the age of the oldest, ms (state dump). */
+void rpc_clnt_pending(struct rpc_clnt *c, unsigned int *n, long *oldest_ms);
 
 /* ---- pieces, exposed for unit tests ---- */
 /* Record marking (RFC 5531 section 11): 4-byte header, last-fragment bit. */

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1185,4 +1186,52 @@ bool wb_file_busy(struct wb_file *f)
 	busy = f->chunks != NULL;
 	pthread_mutex_unlock(&f->wb->lock);
 	return busy;
+}
+
+void wbcache_dump(struct wbcache *wb, void (*line)(void *arg, const char *text), void *arg)
+{
+	struct {
+		struct wb_file *f;
+		uint64_t bytes, oldest_ms;
+	} per[32];
+	unsigned int n = 0, i, more = 0;
+	uint64_t now = now_ms();
+	char buf[160];
+
+	pthread_mutex_lock(&wb->lock);
+	for (struct wb_chunk *ch = wb->dhead; ch; ch = ch->dnext) {
+		for (i = 0; i < n && per[i].f != ch->file; i++)
+			;
+		if (i == n) {
+			if (n == sizeof(per) / sizeof(per[0])) {
+				more++;
+				continue;
+			}
+			per[n].f = ch->file;
+			per[n].bytes = 0;
+			per[n].oldest_ms = now - ch->dirty_ms; /* the list is oldest first */
+			n++;
+		}
+		per[i].bytes += chunk_bytes(ch);
+	}
+	snprintf(buf, sizeof(buf), "write-back: %zu bytes cached (cap %zu), %zu in flight",
+		 wb->used, wb->cap, (size_t)wb->inflight_bytes);
+	for (i = 0; i < n; i++) {
+		if (i == 0) {
+			pthread_mutex_unlock(&wb->lock);
+			line(arg, buf);
+			pthread_mutex_lock(&wb->lock);
+		}
+		snprintf(buf, sizeof(buf), "dirty: file %llu, %llu bytes, oldest %llu ms",
+			 (unsigned long long)per[i].f->fileid, (unsigned long long)per[i].bytes,
+			 (unsigned long long)per[i].oldest_ms);
+		pthread_mutex_unlock(&wb->lock);
+		line(arg, buf);
+		pthread_mutex_lock(&wb->lock);
+	}
+	pthread_mutex_unlock(&wb->lock);
+	if (n == 0)
+		line(arg, buf);
+	if (more)
+		line(arg, "dirty: (more files not shown)");
 }

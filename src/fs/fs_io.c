@@ -98,6 +98,11 @@ static void wb_stats(void *arg, char *buf, size_t len, size_t *used)
 	*used += n > 0 ? (size_t)n : 0;
 }
 
+void efs_fs_dump(struct efs_fs *fs, void (*line)(void *arg, const char *text), void *arg)
+{
+	wbcache_dump(fs->wb, line, arg);
+}
+
 int efs_io_init(struct efs_fs *fs)
 {
 	struct wbcache_cfg wc = {

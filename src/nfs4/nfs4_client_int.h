@@ -177,6 +177,8 @@ void nfs4_state_reclaim(struct nfs4_client *c);
  * lost (locks) or open them again.  Runs on the renewer thread.
  */
 void nfs4_state_check(struct nfs4_client *c);
+/* One line per open for the state dump (nfs4_client_dump). */
+void nfs4_state_dump(struct nfs4_client *c, void (*line)(void *arg, const char *text), void *arg);
 /* After RECLAIM_COMPLETE: open again (CLAIM_FH) what could not be reclaimed. */
 void nfs4_state_reopen_lost(struct nfs4_client *c);
 

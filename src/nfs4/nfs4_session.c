@@ -956,3 +956,29 @@ void nfs4_client_get_stats(struct nfs4_client *c, struct nfs4_stats *st)
 	pthread_mutex_unlock(&c->stats_lock);
 	rpc_clnt_get_stats(c->rpc, &st->rpc);
 }
+
+void nfs4_client_dump(struct nfs4_client *c, void (*line)(void *arg, const char *text), void *arg)
+{
+	static const char *const life[] = {"running", "recovering", "stopping"};
+	unsigned int busy = 0, intr = 0, pend;
+	char buf[256];
+	long oldest;
+
+	pthread_mutex_lock(&c->lock);
+	for (uint32_t i = 0; i < c->nslots; i++) {
+		busy += c->slots[i].busy;
+		intr += c->slots[i].interrupted;
+	}
+	snprintf(buf, sizeof(buf),
+		 "session: %s, client id %016llx, generation %u, %s%s, slots %u (target %u, "
+		 "busy %u, interrupted %u), lease %u s, last renewal %ld ms ago",
+		 c->have_session ? "up" : "none", (unsigned long long)c->clientid, c->gen,
+		 life[c->life], c->reclaiming ? " (reclaiming)" : "", c->nslots, c->target + 1,
+		 busy, intr, c->lease, nfs4_ms_since(&c->last_ok));
+	pthread_mutex_unlock(&c->lock);
+	line(arg, buf);
+	rpc_clnt_pending(c->rpc, &pend, &oldest);
+	snprintf(buf, sizeof(buf), "calls in flight: %u, oldest %ld ms", pend, oldest);
+	line(arg, buf);
+	nfs4_state_dump(c, line, arg);
+}

@@ -10,6 +10,7 @@
  * state is reclaimed).  Order: op->mu, then t->lock.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "nfs4_client_int.h"
@@ -1245,6 +1246,41 @@ void nfs4_state_check(struct nfs4_client *c)
 	}
 	opens_release(c, v, n);
 	nfs4_state_reopen_lost(c);
+}
+
+void nfs4_state_dump(struct nfs4_client *c, void (*line)(void *arg, const char *text), void *arg)
+{
+	struct nfs4_state_table *t = c->st;
+	char buf[256];
+	unsigned int shown = 0;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (struct nfs4_open *o = t->opens; o && shown < 64; o = o->next, shown++) {
+		unsigned int ranges = 0, owners = 0, k;
+		int n;
+
+		for (struct lock_state *l = o->locks; l; l = l->next) {
+			owners += l->ranges != NULL;
+			for (struct lock_range *r = l->ranges; r; r = r->next)
+				ranges++;
+		}
+		n = snprintf(buf, sizeof(buf), "open: fh ");
+		for (k = 0; k < o->fh.len && k < 8 && n < (int)sizeof(buf) - 3; k++)
+			n += snprintf(buf + n, sizeof(buf) - n, "%02x", o->fh.data[k]);
+		snprintf(buf + n, sizeof(buf) - n,
+			 "%s uid %u gid %u, fds r/w/rw %u/%u/%u, %s%s, locks %u ranges of %u "
+			 "owners%s",
+			 o->fh.len > 8 ? "..." : "", o->oo->uid, o->oo->gid, o->n_rd, o->n_wr,
+			 o->n_rw, o->on_server ? "open on the server" : "not open on the server",
+			 o->needs_reopen ? " (to re-open)" : "", ranges, owners,
+			 o->lost ? ", LOST (I/O fails with EIO)" : "");
+		line(arg, buf);
+	}
+	if (t->opens && shown == 64)
+		line(arg, "open: (more not shown)");
+	pthread_mutex_unlock(&t->lock);
 }
 
 void nfs4_state_get_stats(struct nfs4_client *c, struct nfs4_state_stats *st)

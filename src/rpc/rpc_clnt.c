@@ -62,6 +62,7 @@ struct rpc_call {
 	uint32_t xid;
 	struct rpc_conn *conn; /* sent on this connection */
 	bool queued;	       /* pend_lock: in the xid table */
+	struct timespec since; /* when it was queued (for the state dump) */
 	bool completed;	       /* pend_lock: err/rep are final (sync) */
 	int err;
 	struct rpc_reply rep;
@@ -203,6 +204,7 @@ static void table_insert(struct rpc_clnt *c, struct rpc_call *call)
 	call->next = *s;
 	*s = call;
 	call->queued = true;
+	clock_gettime(CLOCK_MONOTONIC, &call->since);
 }
 
 static void table_remove(struct rpc_clnt *c, struct rpc_call *call)
@@ -840,6 +842,26 @@ void rpc_reply_free(struct rpc_reply *rep)
 		return;
 	free(rep->buf);
 	memset(rep, 0, sizeof(*rep));
+}
+
+void rpc_clnt_pending(struct rpc_clnt *c, unsigned int *n, long *oldest_ms)
+{
+	struct timespec now;
+
+	*n = 0;
+	*oldest_ms = 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&c->pend_lock);
+	for (unsigned int i = 0; i < RPC_HASH_SIZE; i++)
+		for (struct rpc_call *call = c->table[i]; call; call = call->next) {
+			long age = (now.tv_sec - call->since.tv_sec) * 1000L +
+				   (now.tv_nsec - call->since.tv_nsec) / 1000000L;
+
+			(*n)++;
+			if (age > *oldest_ms)
+				*oldest_ms = age;
+		}
+	pthread_mutex_unlock(&c->pend_lock);
 }
 
 void rpc_clnt_get_stats(struct rpc_clnt *c, struct rpc_stats *st)

@@ -2,6 +2,7 @@
 when there is no /dev/log, loglevel=, and the SIGUSR1 state dump."""
 
 import os
+import re
 import signal
 import stat
 
@@ -65,15 +66,27 @@ def test_sigusr1_state_dump(ganesha, mount_factory, it_tmp):
     for i in range(3):
         with open(os.path.join(d, "f%d" % i), "w") as f:
             f.write("x")
+    # one file held open with cached, unwritten data
+    held = open(os.path.join(d, "held"), "w")
+    held.write("y" * 5000)
+    held.flush()  # no stat: a GETATTR would write it out first
     os.kill(m.pid, signal.SIGUSR1)
     assert wait_for(lambda: "state dump: end" in read_file(log), 5), read_file(log)[-2000:]
     text = read_file(log)
+    held.close()
+    # session and slots, calls in flight, the open file, its dirty bytes (issue 8)
+    assert re.search(r"state dump: session: up, client id [0-9a-f]{16}, generation 1, running, "
+                     r"slots \d+ \(target \d+, busy \d+, interrupted 0\)", text), text
+    assert re.search(r"state dump: calls in flight: \d+, oldest \d+ ms", text), text
+    assert re.search(r"state dump: open: fh [0-9a-f]+(\.\.\.)? uid 0 gid 0, fds r/w/rw 0/1/0, "
+                     r"open on the server, locks 0 ranges", text), text
+    assert re.search(r"state dump: dirty: file \d+, 5000 bytes, oldest \d+ ms", text), text
     assert "state dump: %s on %s, server 127.0.0.1:%d, hard" % (
         ganesha.source, m.mountpoint, ganesha.port) in text, text
     assert "state dump: proc.OPEN " in text, text
-    assert "state dump: fuse.create 3" in text, text
+    assert "state dump: fuse.create 4" in text, text  # f0..f2 and held
     # the daemon goes on serving
-    assert sorted(os.listdir(d)) == ["f0", "f1", "f2"]
+    assert sorted(os.listdir(d)) == ["f0", "f1", "f2", "held"]
     assert m.unmount() == 0
 
 
