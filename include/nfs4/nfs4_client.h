@@ -190,6 +190,14 @@ int nfs4_open_name(struct nfs4_client *c, const struct rpc_cred *cr, const struc
 int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open_state *st);
 
 /* READ up to count bytes at off into buf; *got bytes, *eof. */
+/*
+ * The same, handing the reply record over instead of copying (zero copy):
+ * on 0, *data (*got bytes) points into *rec, which the caller free()s;
+ * on error *rec is NULL.
+ */
+int nfs4_read_rec(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		  const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void **rec,
+		  const uint8_t **data, uint32_t *got, bool *eof);
 int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
 	      const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
 	      uint32_t *got, bool *eof);

@@ -4,6 +4,7 @@
  * READDIR (18.23); the open and lock state itself is nfs4_state.c's.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "nfs4_client_int.h"
 #include "nfs4/nfs4_err.h"
@@ -156,14 +157,19 @@ int nfs4_close(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_ope
 	return nfs4_stateid_error(rc) ? 0 : rc;
 }
 
-static int read_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
-		     const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
-		     uint32_t *got, bool *eof)
+int nfs4_read_rec(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,
+		  const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void **rec,
+		  const uint8_t **data, uint32_t *got, bool *eof)
 {
 	struct nfs4_compound cp;
-	const uint8_t *data;
-	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
+	int rc;
 
+	*rec = NULL;
+	*data = NULL;
+	*got = 0;
+	if (count > c->rsize)
+		count = c->rsize;
+	rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
 	if (rc)
 		return rc;
 	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, fh));
@@ -174,9 +180,14 @@ static int read_once(struct nfs4_client *c, const struct rpc_cred *cr, const str
 	if (!rc)
 		rc = nfs4_dec_putfh(cp.res);
 	if (!rc)
-		rc = nfs4_dec_read(cp.res, eof, &data, got, count);
-	if (!rc && *got)
-		memcpy(buf, data, *got);
+		rc = nfs4_dec_read(cp.res, eof, data, got, count);
+	if (!rc) {
+		*rec = cp.rep.buf; /* *data points into it */
+		cp.rep.buf = NULL;
+	} else {
+		*data = NULL;
+		*got = 0;
+	}
 	nfs4_compound_fini(&cp);
 	return rc;
 }
@@ -185,11 +196,17 @@ int nfs4_read(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs
 	      const struct nfs4_stateid *sid, uint64_t off, uint32_t count, void *buf,
 	      uint32_t *got, bool *eof)
 {
+	const uint8_t *data;
+	void *rec;
+	int rc;
+
 	/* A refused stateid is the caller's to recover (nfs4_state.h), never
 	 * swapped for the anonymous one behind its back. */
-	if (count > c->rsize)
-		count = c->rsize;
-	return read_once(c, cr, fh, sid, off, count, buf, got, eof);
+	rc = nfs4_read_rec(c, cr, fh, sid, off, count, &rec, &data, got, eof);
+	if (!rc && *got)
+		memcpy(buf, data, *got);
+	free(rec);
+	return rc;
 }
 
 static int write_once(struct nfs4_client *c, const struct rpc_cred *cr, const struct nfs4_fh *fh,

@@ -683,8 +683,6 @@ int nfs4_read_open(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4
 	struct io_args a = {
 		.fh = &op->fh, .off = off, .count = count, .buf = buf, .done = got, .eof = eof};
 
-	if (a.count > c->rsize)
-		a.count = c->rsize;
 	return with_stateid(c, cr, op, do_read, &a);
 }
 
@@ -693,26 +691,8 @@ static int do_read_rec(struct nfs4_client *c, const struct rpc_cred *cr,
 		       const struct nfs4_stateid *sid, void *arg)
 {
 	struct io_args *a = arg;
-	struct nfs4_compound cp;
-	int rc = nfs4_compound_init(&cp, c, NFS4_PROC_ID_READ, SMALL_ARGS, true);
 
-	if (rc)
-		return rc;
-	rc = nfs4_compound_op(&cp, nfs4_enc_putfh(&cp.args, a->fh));
-	if (!rc)
-		rc = nfs4_compound_op(&cp, nfs4_enc_read(&cp.args, sid, a->off, a->count));
-	if (!rc)
-		rc = nfs4_compound_run(&cp, cr);
-	if (!rc)
-		rc = nfs4_dec_putfh(cp.res);
-	if (!rc)
-		rc = nfs4_dec_read(cp.res, a->eof, a->data, a->done, a->count);
-	if (!rc) {
-		*a->rec = cp.rep.buf; /* *data points into it */
-		cp.rep.buf = NULL;
-	}
-	nfs4_compound_fini(&cp);
-	return rc;
+	return nfs4_read_rec(c, cr, a->fh, sid, a->off, a->count, a->rec, a->data, a->done, a->eof);
 }
 
 int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct nfs4_open *op,
@@ -730,8 +710,6 @@ int nfs4_read_open_rec(struct nfs4_client *c, const struct rpc_cred *cr, struct 
 	*rec = NULL;
 	*data = NULL;
 	*got = 0;
-	if (a.count > c->rsize)
-		a.count = c->rsize;
 	return with_stateid(c, cr, op, do_read_rec, &a);
 }
 
